@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// Messages on the WebRTC data channel between cortex and a neuron: jobs and their token streams.
+
+import { z } from "zod";
+import { wireErrorSchema } from "./errors.js";
+import { finishReasonSchema, generationRequestSchema, usageSchema } from "./generation.js";
+
+const jobId = z.string().min(1).max(100);
+
+export const jobStartSchema = z.object({
+  type: z.literal("job.start"),
+  jobId,
+  request: generationRequestSchema,
+});
+export const jobCancelSchema = z.object({ type: z.literal("job.cancel"), jobId });
+export const jobDeltaSchema = z.object({ type: z.literal("job.delta"), jobId, text: z.string() });
+export const jobEndSchema = z.object({
+  type: z.literal("job.end"),
+  jobId,
+  finishReason: finishReasonSchema,
+  usage: usageSchema,
+});
+export const jobErrorSchema = z.object({ type: z.literal("job.error"), jobId, error: wireErrorSchema });
+
+export type JobStart = z.infer<typeof jobStartSchema>;
+export type JobCancel = z.infer<typeof jobCancelSchema>;
+export type JobDelta = z.infer<typeof jobDeltaSchema>;
+export type JobEnd = z.infer<typeof jobEndSchema>;
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+/** What cortex sends a neuron on the data channel. */
+export const cortexChannelMessageSchema = z.discriminatedUnion("type", [jobStartSchema, jobCancelSchema]);
+export type CortexChannelMessage = z.infer<typeof cortexChannelMessageSchema>;
+
+/** What a neuron sends cortex on the data channel. */
+export const neuronChannelMessageSchema = z.discriminatedUnion("type", [
+  jobDeltaSchema,
+  jobEndSchema,
+  jobErrorSchema,
+]);
+export type NeuronChannelMessage = z.infer<typeof neuronChannelMessageSchema>;

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The runtime interface and the runtimes that need no native binding.
+
+export {
+  type GenerateResult,
+  generateFromStream,
+  type LanguageModelRuntime,
+  type ProgressEvent,
+  RUNTIME_SPECIFICATION_VERSION,
+  type RuntimeModel,
+  type StreamOptions,
+  type StreamPart,
+} from "./runtime.js";
