@@ -11,3 +11,4 @@ export {
   type StreamOptions,
   type StreamPart,
 } from "./runtime.js";
+export { createOpenAIUpstreamRuntime, type OpenAIUpstreamRuntimeOptions } from "./openai-upstream.js";

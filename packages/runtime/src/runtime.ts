@@ -11,9 +11,13 @@ export interface RuntimeModel {
   contextLength: number;
 }
 
-/** One part of a generation's stream: text as it comes, then exactly one finish or error. */
+/**
+ * One part of a generation's stream: text as it comes, then exactly one finish or error.
+ * A text delta may carry the usage so far (prompt tokens, and completion tokens including this delta's),
+ * which lets a job cut short be billed for exactly what was delivered.
+ */
 export type StreamPart =
-  | { type: "text-delta"; text: string }
+  | { type: "text-delta"; text: string; usage?: Usage }
   | { type: "finish"; finishReason: FinishReason; usage: Usage }
   | { type: "error"; error: HelexaError };
 

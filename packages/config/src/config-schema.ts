@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The one schema of helexa's configuration: every key, what it accepts, and how strings from env and flags coerce.
+
+import { isIP } from "node:net";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { formatSocketAddress, socketAddressAccepts, trySocketAddress } from "./socket-address.js";
+
+/** Env vars and flags arrive as strings; a string that spells a number becomes that number. */
+function numberFromString(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const trimmed = value.trim();
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(trimmed) ? Number(trimmed) : value;
+}
+
+const trueWords = new Set(["true", "1", "yes", "on"]);
+const falseWords = new Set(["false", "0", "no", "off"]);
+
+function booleanFromString(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const word = value.trim().toLowerCase();
+  if (trueWords.has(word)) return true;
+  if (falseWords.has(word)) return false;
+  return value;
+}
+
+function positiveInteger() {
+  const error = "must be a positive integer";
+  return z.preprocess(numberFromString, z.number({ error }).int({ error }).min(1, { error }));
+}
+
+function nonNegativeInteger() {
+  const error = "must be an integer of 0 or more";
+  return z.preprocess(numberFromString, z.number({ error }).int({ error }).min(0, { error }));
+}
+
+function port() {
+  const error = "must be a port from 1 to 65535";
+  return z.preprocess(
+    numberFromString,
+    z.number({ error }).int({ error }).min(1, { error }).max(65535, { error }),
+  );
+}
+
+function booleanValue() {
+  return z.preprocess(booleanFromString, z.boolean({ error: "must be true or false" }));
+}
+
+function nonEmptyString(accepts = "must be a non-empty string") {
+  return z.string({ error: accepts }).trim().min(1, { error: accepts });
+}
+
+/** A directory or file path: `~` expands to the user's home, relative paths resolve against the working directory. */
+function pathValue() {
+  return nonEmptyString("must be a path").transform((text) =>
+    resolve(text === "~" || text.startsWith("~/") ? homedir() + text.slice(1) : text),
+  );
+}
+
+function urlValue(protocols: readonly string[], example: string) {
+  const error = `must be a ${protocols.map((protocol) => `${protocol}//`).join(" or ")} URL such as ${example}`;
+  return nonEmptyString(error).refine(
+    (text) => {
+      try {
+        return protocols.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error },
+  );
+}
+
+/** Listen addresses are kept as canonical "host:port" text; parseSocketAddress splits them. */
+function socketValue() {
+  return z.preprocess(
+    (value) => (typeof value === "number" ? String(value) : value),
+    z.string({ error: socketAddressAccepts }).transform((text, context) => {
+      const address = trySocketAddress(text);
+      if (!address) {
+        context.addIssue({ code: "custom", message: socketAddressAccepts });
+        return z.NEVER;
+      }
+      return formatSocketAddress(address);
+    }),
+  );
+}
+
+const iceUrlsAccept = "must be a stun:, stuns:, turn: or turns: URL, or a list of them";
+const iceUrlSchema = z
+  .string({ error: iceUrlsAccept })
+  .regex(/^(stun|stuns|turn|turns):\S+$/, { error: iceUrlsAccept });
+
+const iceServerSchema = z.strictObject(
+  {
+    urls: z.union([iceUrlSchema, z.array(iceUrlSchema).min(1, { error: iceUrlsAccept })], {
+      error: iceUrlsAccept,
+    }),
+    username: z.string({ error: "must be a string" }).optional(),
+    credential: z.string({ error: "must be a string" }).optional(),
+  },
+  { error: 'must be {"urls": ..., "username"?: ..., "credential"?: ...}' },
+);
+
+/**
+ * ICE servers come as a JSON list of {urls, username?, credential?} from a file, and from env or a
+ * flag either as that JSON or as comma-separated URLs (no credentials).
+ */
+function iceServersFromString(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const trimmed = value.trim();
+  if (trimmed.startsWith("[")) {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return value;
+    }
+  }
+  return trimmed
+    .split(",")
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0)
+    .map((url) => ({ urls: url }));
+}
+
+const iceServersAccept =
+  'must be a list of ICE servers ({"urls": "stun:host:port", "username"?, "credential"?}) or comma-separated stun:/turn: URLs';
+
+export const gpuModes = ["auto", "cuda", "vulkan", "metal", "off"] as const;
+export const logLevels = ["debug", "info", "warn", "error", "silent"] as const;
+
+export const configSchema = z.object({
+  /** Where helexa keeps its database, models and config file. */
+  home: pathValue(),
+  database: z.object({
+    /** PostgreSQL to use; without one, an embedded PGlite database lives under <home>/db. */
+    url: urlValue(["postgres:", "postgresql:"], "postgres://user:password@localhost:5432/helexa").optional(),
+  }),
+  cortex: z.object({
+    /** Each role runs only when its socket is set; `helexa up` sets all three. */
+    orchestratorSocket: socketValue().optional(),
+    gatewaySocket: socketValue().optional(),
+    portalSocket: socketValue().optional(),
+    /** The address users and neurons reach cortex at, when it differs from the sockets (a proxy, a domain). */
+    publicUrl: urlValue(["http:", "https:"], "https://helexa.example.com").optional(),
+  }),
+  ice: z
+    .object({
+      servers: z.preprocess(iceServersFromString, z.array(iceServerSchema, { error: iceServersAccept })),
+      /** The local address WebRTC gathers candidates on, when a machine has several. */
+      bindAddress: nonEmptyString("must be an IP address")
+        .refine((text) => isIP(text) !== 0, { error: "must be an IP address" })
+        .optional(),
+      portRangeBegin: port().optional(),
+      portRangeEnd: port().optional(),
+    })
+    .superRefine((ice, context) => {
+      const { portRangeBegin, portRangeEnd } = ice;
+      if ((portRangeBegin === undefined) !== (portRangeEnd === undefined)) {
+        const [missing, given] =
+          portRangeBegin === undefined
+            ? ["portRangeBegin", "portRangeEnd"]
+            : ["portRangeEnd", "portRangeBegin"];
+        context.addIssue({ code: "custom", path: [missing], message: `must be set when ice.${given} is` });
+      } else if (
+        portRangeBegin !== undefined &&
+        portRangeEnd !== undefined &&
+        portRangeEnd < portRangeBegin
+      ) {
+        context.addIssue({
+          code: "custom",
+          path: ["portRangeEnd"],
+          message: `must not be below ice.portRangeBegin (${portRangeBegin})`,
+        });
+      }
+    }),
+  neuron: z.object({
+    cortexUrl: urlValue(["ws:", "wss:"], "ws://127.0.0.1:8040").optional(),
+    token: nonEmptyString().optional(),
+    name: nonEmptyString().max(128, { error: "must be at most 128 characters" }),
+    controlSocket: socketValue(),
+    apiSocket: socketValue(),
+    modelsDir: pathValue(),
+    /** A model file path or an http(s) URL to fetch into modelsDir. */
+    model: nonEmptyString("must be a model file path or an http(s) URL").optional(),
+    threads: positiveInteger(),
+    slots: positiveInteger(),
+    gpu: z.enum(gpuModes, { error: `must be one of ${gpuModes.join(", ")}` }),
+    /** An OpenAI-compatible server (llama-server, vLLM, Ollama) to serve from instead of a local model. */
+    upstreamUrl: urlValue(["http:", "https:"], "http://127.0.0.1:11434/v1").optional(),
+    upstreamApiKey: nonEmptyString().optional(),
+  }),
+  ledger: z.object({
+    /** The part of what a customer pays that goes to the neuron's operator. */
+    operatorShare: z.preprocess(
+      numberFromString,
+      z
+        .number({ error: "must be a number from 0 to 1" })
+        .min(0, { error: "must be a number from 0 to 1" })
+        .max(1, { error: "must be a number from 0 to 1" }),
+    ),
+    /** Micro-credits given to the API key `helexa up` creates. */
+    initialCredits: nonNegativeInteger(),
+  }),
+  log: z.object({
+    level: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }),
+    /** One JSON object per line instead of text, for log collectors. */
+    json: booleanValue(),
+  }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type GpuMode = (typeof gpuModes)[number];
+export type LogLevel = (typeof logLevels)[number];
+
+/** Keys whose values are never echoed in an error message. */
+export const secretConfigKeys: ReadonlySet<string> = new Set([
+  "database.url",
+  "neuron.token",
+  "neuron.upstreamApiKey",
+  "ice.servers",
+]);

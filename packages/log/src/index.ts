@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// Structured JSON logs for every helexa process.
+
+export { createLogger, type Logger, type LogLevel } from "./logger.js";

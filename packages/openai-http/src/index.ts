@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The OpenAI-compatible HTTP surface shared by cortex's gateway and a neuron's api socket.
+
+export {
+  createOpenAIHandler,
+  type Generation,
+  type OpenAIBackend,
+  type OpenAIHandlerOptions,
+  type RequestListener,
+} from "./openai-handler.js";
+export { type HttpError, toHttpError } from "./openai-error.js";
+export { ServerSentEvents } from "./server-sent-events.js";
