@@ -1,4 +1,4 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // Structured JSON logs for every helexa process.
 
-export { createLogger, type Logger, type LogLevel } from "./logger.js";
+export { createLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.js";

@@ -17,3 +17,12 @@ test("writes one JSON line per event at or above the level, with child fields", 
   assert.equal(record.requestId, "r1");
   assert.equal(record.code, "neuron_lost");
 });
+
+test("text format puts the event first and fields as key=value", () => {
+  const lines: string[] = [];
+  createLogger({ format: "text", stream: { write: (line) => lines.push(line) } }).info("neuron.joined", {
+    neuronId: "n1",
+    models: ["a"],
+  });
+  assert.match(lines[0] ?? "", /info {2}neuron\.joined neuronId=n1 models=\["a"\]/);
+});

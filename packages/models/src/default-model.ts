@@ -18,7 +18,7 @@ export interface ModelEntry {
 export const defaultModel = {
   id: "qwen2.5-0.5b-instruct",
   fileName: "qwen2.5-0.5b-instruct-q4_k_m.gguf",
-  url: "https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_k_m.gguf",
+  url: "https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/9217f5db79a29953eb74d5343926648285ec7e67/qwen2.5-0.5b-instruct-q4_k_m.gguf",
   sha256: "74a4da8c9fdbcd15bd1f6d01d621410d31c6fc00986f5eb687824e7b93d7a9db",
   sizeBytes: 491_400_032,
   contextLength: 32768,

@@ -18,6 +18,6 @@ export function decodeMessage<Schema extends z.ZodType>(schema: Schema, raw: str
   return result.data;
 }
 
-export function encodeMessage(message: { type: string }): string {
+export function encodeMessage<Message extends { type: string }>(message: Message): string {
   return JSON.stringify(message);
 }

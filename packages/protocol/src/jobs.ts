@@ -13,7 +13,13 @@ export const jobStartSchema = z.object({
   request: generationRequestSchema,
 });
 export const jobCancelSchema = z.object({ type: z.literal("job.cancel"), jobId });
-export const jobDeltaSchema = z.object({ type: z.literal("job.delta"), jobId, text: z.string() });
+/** A piece of text; `usage` counts every token so far, so a job cut short is still billed exactly. */
+export const jobDeltaSchema = z.object({
+  type: z.literal("job.delta"),
+  jobId,
+  text: z.string(),
+  usage: usageSchema.optional(),
+});
 export const jobEndSchema = z.object({
   type: z.literal("job.end"),
   jobId,

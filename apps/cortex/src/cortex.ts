@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// A cortex node: the roles whose socket it is given (orchestrator, gateway, portal) over one registry and database.
+
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "@helexa/log";
+import { createOpenAIHandler } from "@helexa/openai-http";
+import type { IceServer } from "@helexa/protocol";
+import { createGatewayBackend, type GatewayStore } from "./gateway/gateway-backend.js";
+import { NeuronRegistry } from "./orchestrator/neuron-registry.js";
+import type { NeuronSession } from "./orchestrator/neuron-session.js";
+import { type NeuronIdentity, OrchestratorServer } from "./orchestrator/orchestrator-server.js";
+
+export interface SocketAddress {
+  host: string;
+  port: number;
+}
+
+/** What cortex needs from the database; `createDatabaseCortexStore` gives it over @helexa/db. */
+export interface CortexStore extends GatewayStore {
+  verifyNeuronToken(token: string): Promise<NeuronIdentity | null>;
+  /** Called when a neuron says what it serves: the catalog may learn of its models. */
+  onNeuronModels(session: NeuronSession): Promise<void>;
+  /** Settlements and other writes still buffered, flushed before the database closes. */
+  flush(): Promise<void>;
+}
+
+export interface CortexOptions {
+  orchestratorSocket?: SocketAddress;
+  gatewaySocket?: SocketAddress;
+  portalSocket?: SocketAddress;
+  store: CortexStore | null;
+  iceServers?: IceServer[];
+  iceBindAddress?: string;
+  icePortRange?: { begin: number; end: number };
+  heartbeatIntervalMs?: number;
+  log: Logger;
+}
+
+export interface Cortex {
+  readonly orchestratorUrl: string | null;
+  readonly gatewayUrl: string | null;
+  readonly registry: NeuronRegistry;
+  close(): Promise<void>;
+}
+
+export class CortexConfigurationError extends Error {
+  override readonly name = "CortexConfigurationError";
+}
+
+export async function startCortex(options: CortexOptions): Promise<Cortex> {
+  const { log, store } = options;
+  if (!options.orchestratorSocket && !options.gatewaySocket && !options.portalSocket) {
+    throw new CortexConfigurationError(
+      "cortex needs at least one role: give --orchestrator-socket, --gateway-socket or --portal-socket (e.g. --orchestrator-socket 0.0.0.0:8040 --gateway-socket 0.0.0.0:8080)",
+    );
+  }
+  if (!store && (options.orchestratorSocket || options.gatewaySocket)) {
+    throw new CortexConfigurationError("the orchestrator and gateway roles need a database");
+  }
+  const registry = new NeuronRegistry();
+  const servers: Server[] = [];
+  let orchestrator: OrchestratorServer | null = null;
+  let orchestratorUrl: string | null = null;
+  let gatewayUrl: string | null = null;
+  let backend: ReturnType<typeof createGatewayBackend> | null = null;
+
+  try {
+    if (options.orchestratorSocket && store) {
+      orchestrator = new OrchestratorServer({
+        registry,
+        authenticateNeuron: (token) => store.verifyNeuronToken(token),
+        onCapabilities: (session) => store.onNeuronModels(session),
+        iceServers: options.iceServers ?? [],
+        ...(options.iceBindAddress ? { iceBindAddress: options.iceBindAddress } : {}),
+        ...(options.icePortRange ? { icePortRange: options.icePortRange } : {}),
+        ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+        log: log.child({ role: "orchestrator" }),
+      });
+      orchestratorUrl = await listen(orchestrator.server, options.orchestratorSocket, "ws");
+      log.info("cortex.orchestrator_listening", { url: orchestratorUrl });
+    }
+
+    if (options.gatewaySocket) {
+      if (!orchestrator) {
+        log.warn("cortex.gateway_without_orchestrator", {
+          message: "this gateway has no orchestrator in its process; until cross-node routing lands it answers 503",
+        });
+      }
+      backend = createGatewayBackend({ registry, store, log: log.child({ role: "gateway" }) });
+      const gatewayLog = log.child({ role: "gateway" });
+      const server = createServer(
+        createOpenAIHandler({
+          backend,
+          onError: (error, requestId) => gatewayLog.error("gateway.error", { requestId, error: String(error) }),
+        }),
+      );
+      server.keepAliveTimeout = 65_000;
+      servers.push(server);
+      gatewayUrl = await listen(server, options.gatewaySocket, "http");
+      log.info("cortex.gateway_listening", { url: gatewayUrl });
+    }
+
+    if (options.portalSocket) {
+      log.warn("cortex.portal_not_built", {
+        message: "the portal is not part of this build yet; --portal-socket is accepted and reserved",
+      });
+    }
+  } catch (error) {
+    await orchestrator?.close();
+    await Promise.all(servers.map(closeServer));
+    throw error;
+  }
+
+  return {
+    orchestratorUrl,
+    gatewayUrl,
+    registry,
+    async close() {
+      // Close the gateway first so no new job starts, then the neurons, then flush what the ledger holds.
+      await Promise.all(servers.map(closeServer));
+      await orchestrator?.close();
+      await backend?.pendingSettlements();
+      await store?.flush();
+    },
+  };
+}
+
+async function listen(server: Server, address: SocketAddress, scheme: "http" | "ws"): Promise<string> {
+  server.listen(address.port, address.host);
+  await Promise.race([
+    once(server, "listening"),
+    once(server, "error").then(([error]) => {
+      throw new CortexConfigurationError(
+        `cannot listen on ${address.host}:${address.port}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
+    }),
+  ]);
+  const bound = server.address() as AddressInfo;
+  const host = bound.address === "0.0.0.0" || bound.address === "::" ? "127.0.0.1" : bound.address;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${bound.port}`;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeIdleConnections();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Streams still open after a grace period are cut so shutdown cannot hang on a slow client.
+    setTimeout(() => {
+      server.closeAllConnections();
+    }, 5000).unref();
+  });
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// cortex's store over @helexa/db: keys, neuron tokens, catalog prices, and the batched credit ledger.
+
+import {
+  type Database,
+  createApiKeyStore,
+  createModelCatalog,
+  createNeuronStore,
+  Ledger,
+} from "@helexa/db";
+import type { Logger } from "@helexa/log";
+import type { CortexStore } from "./cortex.js";
+
+export interface DatabaseCortexStoreOptions {
+  database: Database;
+  /** The operator's part of what a job costs, 0..1. */
+  operatorShare: number;
+  /**
+   * Models a neuron serves that the catalog lacks are added at these prices, so that a new fabric
+   * works at once; null leaves the catalog to its admin.
+   */
+  newModelPrices: { promptPerMillion: number; completionPerMillion: number } | null;
+  log: Logger;
+}
+
+export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): CortexStore {
+  const { db } = options.database;
+  const apiKeys = createApiKeyStore({ db });
+  const neurons = createNeuronStore({ db });
+  const catalog = createModelCatalog({ db });
+  const ledger = new Ledger({ db, defaultOperatorShare: options.operatorShare });
+
+  return {
+    async verifyApiKey(key) {
+      const verified = await apiKeys.verifyApiKey(key);
+      return verified ? { accountId: verified.accountId, apiKeyId: verified.keyId } : null;
+    },
+
+    async modelPrice(modelId) {
+      const model = await catalog.getModel(modelId);
+      if (!model) return null;
+      return {
+        contextLength: model.contextLength,
+        pricePromptPerMillion: model.pricePromptPerMillion,
+        priceCompletionPerMillion: model.priceCompletionPerMillion,
+      };
+    },
+
+    async placeHold({ jobId, caller, model, amount }) {
+      await ledger.placeHold({
+        jobId,
+        accountId: caller.accountId,
+        amount,
+        job: { apiKeyId: caller.apiKeyId, model },
+      });
+    },
+
+    async settle(settlement) {
+      await ledger.settleHold({
+        jobId: settlement.jobId,
+        cost: settlement.cost,
+        operatorAccountId: settlement.operatorAccountId,
+        promptTokens: settlement.usage.promptTokens,
+        completionTokens: settlement.usage.completionTokens,
+        neuronId: settlement.neuronId,
+        status: settlement.status,
+      });
+    },
+
+    async verifyNeuronToken(token) {
+      const verified = await neurons.verifyNeuronToken(token);
+      return verified ? { neuronId: verified.neuronId, operatorAccountId: verified.accountId } : null;
+    },
+
+    async onNeuronModels(session) {
+      const prices = options.newModelPrices;
+      if (!prices) return;
+      for (const model of session.models) {
+        if (await catalog.getModel(model.id)) continue;
+        await catalog.upsertModel({
+          id: model.id,
+          contextLength: model.contextLength,
+          pricePromptPerMillion: prices.promptPerMillion,
+          priceCompletionPerMillion: prices.completionPerMillion,
+        });
+        options.log.info("catalog.model_added", { model: model.id, neuronId: session.neuronId, ...prices });
+      }
+    },
+
+    async flush() {
+      await ledger.close();
+      await apiKeys.close();
+      await neurons.close();
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The gateway's backend: authenticate the key, hold credits, place the job on a neuron, meter what it delivered.
+
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "@helexa/log";
+import type { Generation, OpenAIBackend } from "@helexa/openai-http";
+import { type GenerationRequest, HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
+import type { StreamPart } from "@helexa/runtime";
+import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
+import { costOf, type ModelPrice, worstCaseCost } from "./pricing.js";
+
+export interface Caller {
+  accountId: string;
+  apiKeyId: string;
+}
+
+export interface Settlement {
+  jobId: string;
+  accountId: string;
+  apiKeyId: string;
+  model: string;
+  neuronId: string;
+  operatorAccountId: string | null;
+  usage: Usage;
+  cost: number;
+  status: "completed" | "failed" | "cancelled";
+}
+
+/** What the gateway needs from the database, so that it can be served by one cortex or many. */
+export interface GatewayStore {
+  verifyApiKey(key: string): Promise<Caller | null>;
+  modelPrice(modelId: string): Promise<ModelPrice | null>;
+  /** Durable job record and credit hold; rejects with insufficient_quota. */
+  placeHold(options: { jobId: string; caller: Caller; model: string; amount: number }): Promise<void>;
+  /** Charges `cost` against the hold and releases the rest; idempotent per job. */
+  settle(settlement: Settlement): Promise<void>;
+}
+
+export interface GatewayBackendOptions {
+  registry: NeuronRegistry;
+  store: GatewayStore | null;
+  log: Logger;
+  /** Seconds a model's price is reused before it is read again. */
+  priceCacheSeconds?: number;
+}
+
+export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBackend<Caller> & {
+  /** Settlements still being written; awaited on shutdown. */
+  pendingSettlements(): Promise<void>;
+} {
+  const { registry, log } = options;
+  const prices = new Map<string, { price: ModelPrice | null; until: number }>();
+  const pending = new Set<Promise<void>>();
+  const store = (): GatewayStore => {
+    if (!options.store) throw new HelexaError("no_capacity", "this gateway has no database attached");
+    return options.store;
+  };
+
+  async function priceOf(modelId: string): Promise<ModelPrice | null> {
+    const cached = prices.get(modelId);
+    if (cached && cached.until > Date.now()) return cached.price;
+    const price = await store().modelPrice(modelId);
+    prices.set(modelId, { price, until: Date.now() + (options.priceCacheSeconds ?? 5) * 1000 });
+    return price;
+  }
+
+  function settle(settlement: Settlement): void {
+    const write = store()
+      .settle(settlement)
+      .catch((error: unknown) =>
+        log.error("ledger.settle_failed", { jobId: settlement.jobId, error: (error as Error).message }),
+      )
+      .finally(() => pending.delete(write));
+    pending.add(write);
+  }
+
+  return {
+    async authenticate(request: IncomingMessage): Promise<Caller> {
+      const header = request.headers.authorization;
+      if (!header) {
+        throw new HelexaError(
+          "invalid_api_key",
+          "You didn't provide an API key. Send it as a bearer token: Authorization: Bearer sk-hx-...",
+        );
+      }
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      const caller = match?.[1] ? await store().verifyApiKey(match[1]) : null;
+      if (!caller) throw new HelexaError("invalid_api_key", "Incorrect API key provided.");
+      return caller;
+    },
+
+    async listModels(): Promise<ModelObject[]> {
+      return registry.models().map((model) => ({
+        id: model.id,
+        object: "model",
+        created: 0,
+        owned_by: "helexa",
+      }));
+    },
+
+    async generate({ caller, request, signal, requestId }): Promise<Generation> {
+      const served = registry.models().find((model) => model.id === request.model);
+      const price = await priceOf(request.model);
+      if (!served) {
+        if (price) throw new HelexaError("no_capacity", `no neuron is serving ${request.model} right now`);
+        throw new HelexaError("model_not_found", `The model \`${request.model}\` does not exist.`, { param: "model" });
+      }
+      if (!price) throw new HelexaError("no_capacity", `${request.model} has no price in the catalog yet`);
+      const neuron = registry.pick(request.model);
+      if (!neuron) throw new HelexaError("no_capacity", `no neuron is serving ${request.model} right now`);
+
+      const jobId = randomUUID();
+      const contextLength = Math.min(served.contextLength, price.contextLength);
+      const holdAmount = worstCaseCost({ price, contextLength, maxTokens: request.sampling.maxTokens });
+      // The hold is written while the neuron reads the prompt; no token reaches the client before it stands.
+      const hold = store().placeHold({ jobId, caller, model: request.model, amount: holdAmount });
+      hold.catch(() => {});
+      const jobAbort = new AbortController();
+      const onClientGone = () => jobAbort.abort(signal.reason);
+      signal.addEventListener("abort", onClientGone, { once: true });
+      const parts = neuron.startJob({ jobId, request, signal: jobAbort.signal });
+      const base = {
+        jobId,
+        accountId: caller.accountId,
+        apiKeyId: caller.apiKeyId,
+        model: request.model,
+        neuronId: neuron.neuronId,
+        operatorAccountId: neuron.operatorAccountId,
+      };
+      log.debug("job.placed", { requestId, jobId, neuronId: neuron.neuronId, model: request.model });
+      return {
+        headers: { "x-helexa-neuron": neuron.neuronId, "x-helexa-job": jobId },
+        parts: metered({ parts, hold, jobAbort, signal, onClientGone, price, base, settle, request }),
+      };
+    },
+
+    async pendingSettlements(): Promise<void> {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+async function* metered(job: {
+  parts: AsyncIterable<StreamPart>;
+  hold: Promise<void>;
+  jobAbort: AbortController;
+  signal: AbortSignal;
+  onClientGone: () => void;
+  price: ModelPrice;
+  base: Omit<Settlement, "usage" | "cost" | "status">;
+  settle: (settlement: Settlement) => void;
+  request: GenerationRequest;
+}): AsyncIterable<StreamPart> {
+  let delivered: Usage = { promptTokens: 0, completionTokens: 0 };
+  let status: Settlement["status"] = "cancelled";
+  let holdPlaced = false;
+  try {
+    try {
+      await job.hold;
+      holdPlaced = true;
+    } catch (error) {
+      job.jobAbort.abort(error);
+      throw error;
+    }
+    for await (const part of job.parts) {
+      if (part.type === "text-delta") {
+        if (part.usage) delivered = part.usage;
+        yield part;
+      } else if (part.type === "finish") {
+        delivered = part.usage;
+        status = part.finishReason === "cancelled" ? "cancelled" : "completed";
+        yield part;
+        return;
+      } else {
+        status = part.error.code === "job_cancelled" ? "cancelled" : "failed";
+        yield part;
+        return;
+      }
+    }
+  } finally {
+    job.signal.removeEventListener("abort", job.onClientGone);
+    job.jobAbort.abort(new HelexaError("job_cancelled", "the gateway stopped reading the job"));
+    if (holdPlaced) {
+      // A failed job is charged only for the completion tokens the client got, never for its prompt.
+      const billable = status === "failed" ? { ...delivered, promptTokens: 0 } : delivered;
+      job.settle({ ...job.base, usage: delivered, cost: costOf(billable, job.price), status });
+    }
+  }
+}

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// cortex: the control plane — orchestrator, OpenAI-compatible gateway, metering and ledger.
+
+export {
+  type Cortex,
+  CortexConfigurationError,
+  type CortexOptions,
+  type CortexStore,
+  type SocketAddress,
+  startCortex,
+} from "./cortex.js";
+export { createDatabaseCortexStore, type DatabaseCortexStoreOptions } from "./database-store.js";
+export type { Caller, GatewayStore, Settlement } from "./gateway/gateway-backend.js";
+export { costOf, type ModelPrice, worstCaseCost } from "./gateway/pricing.js";
+export { ensureLocalFabric, type LocalCredentials, type LocalFabricOptions } from "./local-fabric.js";
+export { NeuronRegistry } from "./orchestrator/neuron-registry.js";
+export type { NeuronSession } from "./orchestrator/neuron-session.js";
+export { closeCodes, type NeuronIdentity } from "./orchestrator/orchestrator-server.js";

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// A neuron: serves models to cortex over WebRTC, and to its operator over its own OpenAI api socket.
+
+export { CortexLink, type CortexLinkOptions, type LinkState } from "./cortex-link.js";
+export { JobRunner, type JobRunnerOptions } from "./job-runner.js";
+export { type Neuron, type NeuronOptions, type SocketAddress, startNeuron } from "./neuron.js";
+export { createNeuronRuntime, modelIdOf, type NeuronRuntimeOptions } from "./neuron-runtime.js";

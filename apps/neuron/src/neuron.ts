@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// A neuron: a runtime, its link to cortex, its control socket and its own OpenAI api socket.
+
+import { once } from "node:events";
+import type { Server } from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { cpus, totalmem } from "node:os";
+import type { Logger } from "@helexa/log";
+import type { Peer } from "@helexa/mesh";
+import { createOpenAIHandler } from "@helexa/openai-http";
+import type { LanguageModelRuntime } from "@helexa/runtime";
+import { CortexLink } from "./cortex-link.js";
+import { createControlServer } from "./control-server.js";
+import { JobRunner } from "./job-runner.js";
+import { createLocalApiBackend } from "./local-api-backend.js";
+
+export interface SocketAddress {
+  host: string;
+  port: number;
+}
+
+export interface NeuronOptions {
+  name: string;
+  runtime: LanguageModelRuntime;
+  /** Where to reach cortex; without it the neuron serves only its own api socket. */
+  cortex?: {
+    url: string;
+    token: string;
+    iceBindAddress?: string;
+    icePortRange?: { begin: number; end: number };
+  };
+  controlSocket?: SocketAddress;
+  apiSocket?: SocketAddress;
+  /** A bearer key the api socket asks for; none by default, since it listens on loopback. */
+  apiKey?: string;
+  software: string;
+  log: Logger;
+}
+
+export interface Neuron {
+  readonly controlUrl: string | null;
+  readonly apiUrl: string | null;
+  readonly link: CortexLink | null;
+  status(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
+  const { runtime, log } = options;
+  const startedAt = Date.now();
+  const counters = { jobsServed: 0, jobsFailed: 0, tokensServed: 0 };
+  let channel: Peer | null = null;
+
+  const runner = new JobRunner({
+    runtime,
+    send: (message) => {
+      if (!channel) throw new Error("no data channel to cortex");
+      // A full channel slows the generation down instead of growing a buffer without bound.
+      if (!channel.send(message)) return channel.drain();
+    },
+    onJobDone: (outcome) => {
+      if (outcome.status === "failed") counters.jobsFailed += 1;
+      else counters.jobsServed += 1;
+      counters.tokensServed += outcome.tokens;
+    },
+    onProtocolError: (error) => log.warn("cortex.protocol_violation", { message: error.message }),
+  });
+
+  const link = options.cortex
+    ? new CortexLink({
+        url: options.cortex.url,
+        token: options.cortex.token,
+        name: options.name,
+        software: options.software,
+        ...(options.cortex.iceBindAddress ? { iceBindAddress: options.cortex.iceBindAddress } : {}),
+        ...(options.cortex.icePortRange ? { icePortRange: options.cortex.icePortRange } : {}),
+        log,
+        capabilities: () => ({
+          models: runtime.models(),
+          runtime: { kind: runtime.kind, engine: runtime.engine },
+          hardware: {
+            cpu: cpus()[0]?.model ?? "unknown",
+            cores: Math.max(1, cpus().length),
+            memoryBytes: totalmem(),
+            gpu: null,
+          },
+          slots: runtime.slots,
+        }),
+        onChannel: (peer) => {
+          channel = peer;
+          peer.onMessage((raw) => runner.handle(raw));
+        },
+        onChannelLost: (reason) => {
+          channel = null;
+          runner.abortAll(`the link to cortex was lost: ${reason}`);
+        },
+      })
+    : null;
+
+  const status = () => ({
+    name: options.name,
+    neuronId: link?.neuronId ?? null,
+    state: link?.state ?? "standalone",
+    cortex: options.cortex?.url ?? null,
+    lastError: link?.lastError ?? null,
+    runtime: { kind: runtime.kind, engine: runtime.engine, slots: runtime.slots },
+    models: runtime.models(),
+    activeJobs: runner.activeJobs,
+    ...counters,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+  });
+
+  const servers: Server[] = [];
+  const listen = async (server: Server, address: SocketAddress | undefined): Promise<string | null> => {
+    if (!address) return null;
+    server.listen(address.port, address.host);
+    await once(server, "listening");
+    servers.push(server);
+    const bound = server.address() as AddressInfo;
+    const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+    return `http://${host}:${bound.port}`;
+  };
+
+  const controlUrl = await listen(createControlServer(status), options.controlSocket);
+  const apiHandler = createOpenAIHandler({
+    backend: createLocalApiBackend({ runtime, ...(options.apiKey ? { apiKey: options.apiKey } : {}) }),
+    onError: (error, requestId) => log.error("api.error", { requestId, error: String(error) }),
+  });
+  const apiUrl = await listen(createServer(apiHandler), options.apiSocket);
+  if (link) {
+    try {
+      await link.start();
+    } catch (error) {
+      await Promise.all(servers.map((server) => closeServer(server)));
+      throw error;
+    }
+  }
+
+  return {
+    controlUrl,
+    apiUrl,
+    link,
+    status,
+    async stop() {
+      runner.abortAll("the neuron is shutting down");
+      await link?.stop();
+      await Promise.all(servers.map((server) => closeServer(server)));
+    },
+  };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
