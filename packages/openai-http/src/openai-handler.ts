@@ -176,9 +176,14 @@ const corsHeaders: Record<string, string> = {
   "access-control-allow-methods": "GET, POST, OPTIONS",
 };
 
+/** The parts already read, then the rest; leaving early closes the source too, so its cleanup runs. */
 async function* prepend(first: StreamPart[], rest: AsyncIterator<StreamPart>): AsyncIterable<StreamPart> {
-  yield* first;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  try {
+    yield* first;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    await rest.return?.();
+  }
 }
 
 function validate<Schema extends z.ZodType>(schema: Schema, body: unknown): z.infer<Schema> {

@@ -153,8 +153,15 @@ async function* metered(job: {
   request: GenerationRequest;
 }): AsyncIterable<StreamPart> {
   let delivered: Usage = { promptTokens: 0, completionTokens: 0 };
-  let status: Settlement["status"] = "cancelled";
   let holdPlaced = false;
+  let settled = false;
+  const settle = (status: Settlement["status"]) => {
+    if (settled || !holdPlaced) return;
+    settled = true;
+    // A failed job is charged only for the completion tokens the client got, never for its prompt.
+    const billable = status === "failed" ? { ...delivered, promptTokens: 0 } : delivered;
+    job.settle({ ...job.base, usage: delivered, cost: costOf(billable, job.price), status });
+  };
   try {
     try {
       await job.hold;
@@ -169,11 +176,11 @@ async function* metered(job: {
         yield part;
       } else if (part.type === "finish") {
         delivered = part.usage;
-        status = part.finishReason === "cancelled" ? "cancelled" : "completed";
+        settle(part.finishReason === "cancelled" ? "cancelled" : "completed");
         yield part;
         return;
       } else {
-        status = part.error.code === "job_cancelled" ? "cancelled" : "failed";
+        settle(part.error.code === "job_cancelled" ? "cancelled" : "failed");
         yield part;
         return;
       }
@@ -181,10 +188,7 @@ async function* metered(job: {
   } finally {
     job.signal.removeEventListener("abort", job.onClientGone);
     job.jobAbort.abort(new HelexaError("job_cancelled", "the gateway stopped reading the job"));
-    if (holdPlaced) {
-      // A failed job is charged only for the completion tokens the client got, never for its prompt.
-      const billable = status === "failed" ? { ...delivered, promptTokens: 0 } : delivered;
-      job.settle({ ...job.base, usage: delivered, cost: costOf(billable, job.price), status });
-    }
+    // The reader left before the end (client gone): bill what reached this cortex.
+    settle("cancelled");
   }
 }
