@@ -46,7 +46,7 @@ export function socketOf(text: string | undefined): { host: string; port: number
 export function modelProgress(): {
   onDownloadProgress: (progress: DownloadProgress) => void;
   onLoadProgress: (event: ProgressEvent) => void;
-  finish: () => void;
+  finish: (error?: unknown) => void;
 } {
   let download: ProgressBar | null = null;
   let load: ProgressBar | null = null;
@@ -64,9 +64,12 @@ export function modelProgress(): {
       load ??= createProgressBar({ label: `load ${event.label}` });
       load.update({ fraction: event.fraction });
     },
-    finish() {
-      download?.done();
-      load?.done();
+    finish(error) {
+      const message = error instanceof Error ? error.message.slice(0, 80) : "failed";
+      for (const bar of [download, load]) {
+        if (error === undefined) bar?.done();
+        else bar?.fail(message);
+      }
     },
   };
 }

@@ -52,7 +52,7 @@ export async function createRuntimeFromConfig(
 ): Promise<LanguageModelRuntime> {
   const progress = modelProgress();
   try {
-    return await createNeuronRuntime({
+    const runtime = await createNeuronRuntime({
       ...(model ? { model } : {}),
       modelsDir: config.neuron.modelsDir,
       ...(config.neuron.upstreamUrl
@@ -70,8 +70,11 @@ export async function createRuntimeFromConfig(
       onLoadProgress: progress.onLoadProgress,
       onLog: (level, message) => log[level]("llama.log", { message }),
     });
-  } finally {
     progress.finish();
+    return runtime;
+  } catch (error) {
+    progress.finish(error);
+    throw error;
   }
 }
 

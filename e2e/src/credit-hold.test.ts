@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// Concurrent requests cannot overdraw an account: holds are placed before jobs run, and the rest get 402.
+
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { worstCaseCost } from "@helexa/cortex";
+import { checkLedgerIntegrity, Ledger, openDatabase } from "@helexa/db";
+import OpenAI from "openai";
+import { freePort, HelexaProcess } from "./__fixtures__/helexa-process.js";
+import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/test-model.js";
+
+const MAX_TOKENS = 8;
+/** Exactly what `helexa up` prices a model the catalog did not know, and the test model's context. */
+const price = { contextLength: 2048, pricePromptPerMillion: 50_000, priceCompletionPerMillion: 100_000 };
+const hold = worstCaseCost({ price, contextLength: 2048, maxTokens: MAX_TOKENS });
+/** Room for two holds at once, not three. */
+const credits = hold * 2 + Math.floor(hold / 2);
+
+describe("credit holds under concurrent requests", () => {
+  let fabric: HelexaProcess;
+  let home: string;
+  let client: OpenAI;
+
+  before(async () => {
+    const workspace = await makeTestWorkspace();
+    home = workspace.home;
+    const [orchestrator, gateway, control, api] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    fabric = new HelexaProcess(
+      [
+        "up",
+        "--home", home,
+        "--model", workspace.modelPath,
+        "--orchestrator-socket", `127.0.0.1:${orchestrator}`,
+        "--gateway-socket", `127.0.0.1:${gateway}`,
+        "--control-socket", `127.0.0.1:${control}`,
+        "--api-socket", `127.0.0.1:${api}`,
+        "--threads", "1",
+      ],
+      { HELEXA_LEDGER_INITIAL_CREDITS: String(credits) },
+    );
+    const [, key] = await fabric.waitForOutput(/api key\s+(sk-hx-\S+)/);
+    client = new OpenAI({ apiKey: key ?? "", baseURL: `http://127.0.0.1:${gateway}/v1`, maxRetries: 0 });
+  });
+
+  after(async () => {
+    await fabric?.stop("SIGKILL");
+  });
+
+  test("of five requests at once only the two that fit run; the others get 402 insufficient_quota", async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, index) =>
+        client.chat.completions.create({
+          model: TEST_MODEL_ID,
+          messages: [{ role: "user", content: `request ${index}` }],
+          max_tokens: MAX_TOKENS,
+          temperature: 0,
+        }),
+      ),
+    );
+    const served = results.filter((result) => result.status === "fulfilled");
+    const refused = results.filter((result) => result.status === "rejected");
+    assert.equal(served.length, 2);
+    for (const result of refused) {
+      const error = result.reason as InstanceType<typeof OpenAI.APIError>;
+      assert.equal(error.status, 402);
+      assert.equal(error.code, "insufficient_quota");
+    }
+
+    const exit = await fabric.stop("SIGINT");
+    assert.equal(exit.code, 0);
+    const { accountId } = JSON.parse(await readFile(join(home, "credentials.json"), "utf8"));
+    const database = await openDatabase({ dataDir: join(home, "db") });
+    try {
+      assert.deepEqual(await checkLedgerIntegrity({ db: database.db }), { unbalancedTransactions: 0, mismatchedBalances: 0 });
+      const ledger = new Ledger({ db: database.db });
+      const balance = await ledger.getBalance(accountId);
+      await ledger.close();
+      const spent = served.reduce((sum, result) => {
+        const usage = result.status === "fulfilled" ? result.value.usage : undefined;
+        return sum + Math.ceil(((usage?.prompt_tokens ?? 0) * 50_000 + (usage?.completion_tokens ?? 0) * 100_000) / 1e6);
+      }, 0);
+      assert.equal(balance.balance, credits - spent);
+      assert.equal(balance.held, 0);
+      assert.ok(balance.balance >= 0);
+    } finally {
+      await database.close();
+    }
+  });
+});
