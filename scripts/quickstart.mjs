@@ -12,7 +12,9 @@ const [mode, ...rest] = process.argv.slice(2);
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, stdio: "inherit", ...options });
   if (result.status !== 0) {
-    process.stderr.write(`\nquickstart: ${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal})\n`);
+    process.stderr.write(
+      `\nquickstart: ${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal})\n`,
+    );
     process.exit(result.status ?? 1);
   }
 }
@@ -38,7 +40,9 @@ if (mode === "up") {
   ensureInstalled();
   build();
   step("starting helexa up");
-  const child = spawn(process.execPath, [join(root, "apps/cli/dist/main.js"), "up", ...rest], { stdio: "inherit" });
+  const child = spawn(process.execPath, [join(root, "apps/cli/dist/main.js"), "up", ...rest], {
+    stdio: "inherit",
+  });
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
 } else if (mode === "test") {

@@ -26,17 +26,29 @@ describe("credit holds under concurrent requests", () => {
   before(async () => {
     const workspace = await makeTestWorkspace();
     home = workspace.home;
-    const [orchestrator, gateway, control, api] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [orchestrator, gateway, control, api] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     fabric = new HelexaProcess(
       [
         "up",
-        "--home", home,
-        "--model", workspace.modelPath,
-        "--orchestrator-socket", `127.0.0.1:${orchestrator}`,
-        "--gateway-socket", `127.0.0.1:${gateway}`,
-        "--control-socket", `127.0.0.1:${control}`,
-        "--api-socket", `127.0.0.1:${api}`,
-        "--threads", "1",
+        "--home",
+        home,
+        "--model",
+        workspace.modelPath,
+        "--orchestrator-socket",
+        `127.0.0.1:${orchestrator}`,
+        "--gateway-socket",
+        `127.0.0.1:${gateway}`,
+        "--control-socket",
+        `127.0.0.1:${control}`,
+        "--api-socket",
+        `127.0.0.1:${api}`,
+        "--threads",
+        "1",
       ],
       { HELEXA_LEDGER_INITIAL_CREDITS: String(credits) },
     );
@@ -73,13 +85,19 @@ describe("credit holds under concurrent requests", () => {
     const { accountId } = JSON.parse(await readFile(join(home, "credentials.json"), "utf8"));
     const database = await openDatabase({ dataDir: join(home, "db") });
     try {
-      assert.deepEqual(await checkLedgerIntegrity({ db: database.db }), { unbalancedTransactions: 0, mismatchedBalances: 0 });
+      assert.deepEqual(await checkLedgerIntegrity({ db: database.db }), {
+        unbalancedTransactions: 0,
+        mismatchedBalances: 0,
+      });
       const ledger = new Ledger({ db: database.db });
       const balance = await ledger.getBalance(accountId);
       await ledger.close();
       const spent = served.reduce((sum, result) => {
         const usage = result.status === "fulfilled" ? result.value.usage : undefined;
-        return sum + Math.ceil(((usage?.prompt_tokens ?? 0) * 50_000 + (usage?.completion_tokens ?? 0) * 100_000) / 1e6);
+        return (
+          sum +
+          Math.ceil(((usage?.prompt_tokens ?? 0) * 50_000 + (usage?.completion_tokens ?? 0) * 100_000) / 1e6)
+        );
       }, 0);
       assert.equal(balance.balance, credits - spent);
       assert.equal(balance.held, 0);

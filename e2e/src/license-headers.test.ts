@@ -12,7 +12,10 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const HEADER = "// SPDX-License-Identifier: PolyForm-Shield-1.0";
 
 test("every source file starts with the SPDX license header", () => {
-  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+    cwd: root,
+    encoding: "utf8",
+  })
     .split("\n")
     .filter((file) => /\.(ts|tsx|mts|cts|js|mjs|cjs)$/.test(file))
     .filter((file) => !/(^|\/)(node_modules|dist|\.next)\//.test(file) && !file.endsWith(".d.ts"));

@@ -66,10 +66,14 @@ describe("cortex and a neuron as separate processes", () => {
     const [orchestrator, gateway] = await Promise.all([freePort(), freePort()]);
     cortex = new HelexaProcess([
       "cortex",
-      "--home", home,
-      "--orchestrator-socket", `127.0.0.1:${orchestrator}`,
-      "--gateway-socket", `127.0.0.1:${gateway}`,
-      "--ice-bind-address", "127.0.0.1",
+      "--home",
+      home,
+      "--orchestrator-socket",
+      `127.0.0.1:${orchestrator}`,
+      "--gateway-socket",
+      `127.0.0.1:${gateway}`,
+      "--ice-bind-address",
+      "127.0.0.1",
     ]);
     const [, orchestratorMatch] = await cortex.waitForOutput(/orchestrator\s+(ws:\/\/\S+)/);
     orchestratorUrl = orchestratorMatch ?? "";
@@ -89,15 +93,24 @@ describe("cortex and a neuron as separate processes", () => {
     const [control, api] = await Promise.all([freePort(), freePort()]);
     const process = new HelexaProcess([
       "neuron",
-      "--cortex", orchestratorUrl,
-      "--token", token,
-      "--name", "e2e neuron",
-      "--model", modelPath,
-      "--models-dir", join(home, "models"),
-      "--control-socket", `127.0.0.1:${control}`,
-      "--api-socket", `127.0.0.1:${api}`,
-      "--threads", "1",
-      "--ice-bind-address", "127.0.0.1",
+      "--cortex",
+      orchestratorUrl,
+      "--token",
+      token,
+      "--name",
+      "e2e neuron",
+      "--model",
+      modelPath,
+      "--models-dir",
+      join(home, "models"),
+      "--control-socket",
+      `127.0.0.1:${control}`,
+      "--api-socket",
+      `127.0.0.1:${api}`,
+      "--threads",
+      "1",
+      "--ice-bind-address",
+      "127.0.0.1",
     ]);
     return process;
   }
@@ -113,7 +126,12 @@ describe("cortex and a neuron as separate processes", () => {
     await neuron.waitForOutput(/serving/);
     await waitUntil(async () => (await neuronsOnline()).length === 1, 10_000, "the neuron to register");
     const { data, response } = await client.chat.completions
-      .create({ model: TEST_MODEL_ID, messages: [{ role: "user", content: "hello" }], max_tokens: 8, temperature: 0 })
+      .create({
+        model: TEST_MODEL_ID,
+        messages: [{ role: "user", content: "hello" }],
+        max_tokens: 8,
+        temperature: 0,
+      })
       .withResponse();
     assert.equal(response.headers.get("x-helexa-neuron"), fixture.neuronId);
     assert.equal(data.usage?.completion_tokens, 8);
@@ -153,8 +171,19 @@ describe("cortex and a neuron as separate processes", () => {
   test("a peer speaking another protocol version gets a typed error and is closed", async () => {
     const socket = new WebSocket(orchestratorUrl);
     await new Promise((resolve) => socket.once("open", resolve));
-    socket.send(JSON.stringify({ type: "hello", protocol: "helexa/0", role: "neuron", token: fixture.neuronToken, name: "old", software: "x" }));
-    const message = await new Promise<string>((resolve) => socket.once("message", (data) => resolve(data.toString())));
+    socket.send(
+      JSON.stringify({
+        type: "hello",
+        protocol: "helexa/0",
+        role: "neuron",
+        token: fixture.neuronToken,
+        name: "old",
+        software: "x",
+      }),
+    );
+    const message = await new Promise<string>((resolve) =>
+      socket.once("message", (data) => resolve(data.toString())),
+    );
     const closed = await new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
     const error = JSON.parse(message);
     assert.equal(error.type, "error");
@@ -181,7 +210,11 @@ describe("cortex and a neuron as separate processes", () => {
       },
       (error: unknown) => error instanceof OpenAI.APIError && /went away/.test(error.message),
     );
-    await waitUntil(async () => (await neuronsOnline()).length === 0, 5000, "the registry to drop the neuron");
+    await waitUntil(
+      async () => (await neuronsOnline()).length === 0,
+      5000,
+      "the registry to drop the neuron",
+    );
     await assert.rejects(
       client.chat.completions.create({ model: TEST_MODEL_ID, messages: [{ role: "user", content: "hi" }] }),
       (error: unknown) => error instanceof OpenAI.APIError && error.status === 503,
@@ -193,10 +226,15 @@ describe("cortex and a neuron as separate processes", () => {
     assert.deepEqual(exit, { code: 0, signal: null }, cortex.stderr.slice(-2000));
     const database = await openDatabase({ dataDir: join(home, "db") });
     try {
-      assert.deepEqual(await checkLedgerIntegrity({ db: database.db }), { unbalancedTransactions: 0, mismatchedBalances: 0 });
+      assert.deepEqual(await checkLedgerIntegrity({ db: database.db }), {
+        unbalancedTransactions: 0,
+        mismatchedBalances: 0,
+      });
       const failed = (await database.db.select().from(jobs)).filter((job) => job.status === "failed");
       assert.equal(failed.length, 1);
-      const [usage] = (await database.db.select().from(usageRecords)).filter((row) => row.jobId === failed[0]?.id);
+      const [usage] = (await database.db.select().from(usageRecords)).filter(
+        (row) => row.jobId === failed[0]?.id,
+      );
       assert.ok(usage);
       assert.ok(usage.completionTokens > 0 && usage.completionTokens < 1900);
       assert.equal(usage.cost, Math.ceil((usage.completionTokens * PRICES.completion) / 1e6));

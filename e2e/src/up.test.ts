@@ -30,24 +30,39 @@ describe("helexa up", () => {
   before(async () => {
     const workspace = await makeTestWorkspace();
     home = workspace.home;
-    const [orchestrator, gateway, control, api] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [orchestrator, gateway, control, api] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     controlUrl = `http://127.0.0.1:${control}`;
     fabric = new HelexaProcess([
       "up",
-      "--home", home,
-      "--model", workspace.modelPath,
-      "--orchestrator-socket", `127.0.0.1:${orchestrator}`,
-      "--gateway-socket", `127.0.0.1:${gateway}`,
-      "--control-socket", `127.0.0.1:${control}`,
-      "--api-socket", `127.0.0.1:${api}`,
-      "--threads", "1",
+      "--home",
+      home,
+      "--model",
+      workspace.modelPath,
+      "--orchestrator-socket",
+      `127.0.0.1:${orchestrator}`,
+      "--gateway-socket",
+      `127.0.0.1:${gateway}`,
+      "--control-socket",
+      `127.0.0.1:${control}`,
+      "--api-socket",
+      `127.0.0.1:${api}`,
+      "--threads",
+      "1",
     ]);
     const [, url] = await fabric.waitForOutput(/gateway\s+(http:\/\/\S+)\/v1/);
     const [, key] = await fabric.waitForOutput(/api key\s+(sk-hx-\S+)/);
     gatewayUrl = url ?? "";
     apiKey = key ?? "";
     client = new OpenAI({ apiKey, baseURL: `${gatewayUrl}/v1`, maxRetries: 0 });
-    direct = await createLlamaCppRuntime({ models: [{ id: TEST_MODEL_ID, path: workspace.modelPath }], threads: 1 });
+    direct = await createLlamaCppRuntime({
+      models: [{ id: TEST_MODEL_ID, path: workspace.modelPath }],
+      threads: 1,
+    });
   });
 
   after(async () => {
@@ -67,7 +82,12 @@ describe("helexa up", () => {
     sampling,
   });
 
-  async function streamChat(sampling: { max_tokens: number; temperature: number; seed?: number; top_p?: number }) {
+  async function streamChat(sampling: {
+    max_tokens: number;
+    temperature: number;
+    seed?: number;
+    top_p?: number;
+  }) {
     const stream = await client.chat.completions.create({
       model: TEST_MODEL_ID,
       messages: [
@@ -124,7 +144,11 @@ describe("helexa up", () => {
       temperature: 0,
     });
     const expected = await direct.doGenerate({
-      request: { model: TEST_MODEL_ID, input: { kind: "text", prompt: "The fabric" }, sampling: { maxTokens: 20, temperature: 0 } },
+      request: {
+        model: TEST_MODEL_ID,
+        input: { kind: "text", prompt: "The fabric" },
+        sampling: { maxTokens: 20, temperature: 0 },
+      },
     });
     assert.equal(completion.choices[0]?.text, expected.text);
     assert.equal(completion.usage?.completion_tokens, expected.usage.completionTokens);
@@ -160,7 +184,11 @@ describe("helexa up", () => {
         headers: { "content-type": "application/json", ...headers },
         body,
       });
-    const valid = JSON.stringify({ model: TEST_MODEL_ID, messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
+    const valid = JSON.stringify({
+      model: TEST_MODEL_ID,
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 2,
+    });
 
     const noKey = await post(valid, {});
     assert.equal(noKey.status, 401);
@@ -170,7 +198,11 @@ describe("helexa up", () => {
     assert.ok("param" in noKeyBody.error && "type" in noKeyBody.error);
 
     await assert.rejects(
-      new OpenAI({ apiKey: "sk-hx-not-a-real-key", baseURL: `${gatewayUrl}/v1`, maxRetries: 0 }).chat.completions.create({
+      new OpenAI({
+        apiKey: "sk-hx-not-a-real-key",
+        baseURL: `${gatewayUrl}/v1`,
+        maxRetries: 0,
+      }).chat.completions.create({
         model: TEST_MODEL_ID,
         messages: [{ role: "user", content: "hi" }],
       }),
@@ -185,14 +217,25 @@ describe("helexa up", () => {
 
     const malformed = await post("{not json");
     assert.equal(malformed.status, 400);
-    assert.equal(((await malformed.json()) as { error: { type: string } }).error.type, "invalid_request_error");
+    assert.equal(
+      ((await malformed.json()) as { error: { type: string } }).error.type,
+      "invalid_request_error",
+    );
 
     await assert.rejects(
-      client.chat.completions.create({ model: TEST_MODEL_ID, messages: [{ role: "user", content: "hi" }], temperature: 5 }),
+      client.chat.completions.create({
+        model: TEST_MODEL_ID,
+        messages: [{ role: "user", content: "hi" }],
+        temperature: 5,
+      }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "temperature",
     );
     await assert.rejects(
-      client.chat.completions.create({ model: TEST_MODEL_ID, messages: [{ role: "user", content: "hi" }], n: 2 }),
+      client.chat.completions.create({
+        model: TEST_MODEL_ID,
+        messages: [{ role: "user", content: "hi" }],
+        n: 2,
+      }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "n",
     );
     await assert.rejects(
@@ -202,11 +245,17 @@ describe("helexa up", () => {
   });
 
   test("a client that disconnects cancels the job on the neuron", async () => {
-    const status = async () => (await (await fetch(`${controlUrl}/status`)).json()) as { activeJobs: number; tokensServed: number };
+    const status = async () =>
+      (await (await fetch(`${controlUrl}/status`)).json()) as { activeJobs: number; tokensServed: number };
     const before = await status();
     const abort = new AbortController();
     const stream = await client.chat.completions.create(
-      { model: TEST_MODEL_ID, messages: [{ role: "user", content: "Go on for a long time." }], max_tokens: 1900, stream: true },
+      {
+        model: TEST_MODEL_ID,
+        messages: [{ role: "user", content: "Go on for a long time." }],
+        max_tokens: 1900,
+        stream: true,
+      },
       { signal: abort.signal },
     );
     let chunks = 0;
@@ -219,7 +268,11 @@ describe("helexa up", () => {
       // The SDK may end the iteration or throw once aborted; either way the client is gone.
     }
     assert.ok(chunks >= 3);
-    await waitUntil(async () => (await status()).activeJobs === 0, 5000, "the neuron to drop the cancelled job");
+    await waitUntil(
+      async () => (await status()).activeJobs === 0,
+      5000,
+      "the neuron to drop the cancelled job",
+    );
     const afterCancel = await status();
     assert.ok(
       afterCancel.tokensServed - before.tokensServed < 1900,
@@ -242,13 +295,16 @@ describe("helexa up", () => {
       for (const usage of billed) {
         const row = rows.find(
           (candidate) =>
-            candidate.promptTokens === usage.promptTokens && candidate.completionTokens === usage.completionTokens,
+            candidate.promptTokens === usage.promptTokens &&
+            candidate.completionTokens === usage.completionTokens,
         );
         assert.ok(row, `a usage row for ${JSON.stringify(usage)} in ${JSON.stringify(rows)}`);
         assert.equal(row.accountId, credentials.accountId);
         assert.equal(row.model, TEST_MODEL_ID);
         assert.ok(row.apiKeyId && row.neuronId);
-        const expectedCost = Math.ceil((usage.promptTokens * PRICES.prompt + usage.completionTokens * PRICES.completion) / 1e6);
+        const expectedCost = Math.ceil(
+          (usage.promptTokens * PRICES.prompt + usage.completionTokens * PRICES.completion) / 1e6,
+        );
         assert.equal(row.cost, expectedCost);
       }
       const ledger = new Ledger({ db: database.db });
@@ -257,7 +313,10 @@ describe("helexa up", () => {
       assert.equal(balance.balance, INITIAL_CREDITS - spent);
       assert.equal(balance.held, 0);
       const earned = await ledger.getBalance(credentials.accountId, { kind: "operator_earnings" });
-      assert.equal(earned.balance, rows.reduce((sum, row) => sum + Math.floor(row.cost * 0.7), 0));
+      assert.equal(
+        earned.balance,
+        rows.reduce((sum, row) => sum + Math.floor(row.cost * 0.7), 0),
+      );
       await ledger.close();
     } finally {
       await database.close();

@@ -3,8 +3,8 @@
 
 import { type Config, loadConfig, parseSocketAddress } from "@helexa/config";
 import { createLogger, type Logger } from "@helexa/log";
-import type { ProgressEvent } from "@helexa/runtime";
 import type { DownloadProgress } from "@helexa/models";
+import type { ProgressEvent } from "@helexa/runtime";
 import { type CommandName, helpFor, parseFlags } from "./flags.js";
 import { createProgressBar, type ProgressBar } from "./progress-bar.js";
 

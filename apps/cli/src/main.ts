@@ -45,7 +45,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof UsageError || error instanceof CortexConfigurationError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof UsageError ||
+    error instanceof CortexConfigurationError
+  ) {
     process.stderr.write(`helexa: ${error.message}\n`);
     process.exit(2);
   }
@@ -53,6 +57,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`helexa: ${error.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`helexa: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `helexa: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

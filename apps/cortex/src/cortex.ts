@@ -85,7 +85,8 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
     if (options.gatewaySocket) {
       if (!orchestrator) {
         log.warn("cortex.gateway_without_orchestrator", {
-          message: "this gateway has no orchestrator in its process; until cross-node routing lands it answers 503",
+          message:
+            "this gateway has no orchestrator in its process; until cross-node routing lands it answers 503",
         });
       }
       backend = createGatewayBackend({ registry, store, log: log.child({ role: "gateway" }) });
@@ -93,7 +94,8 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
       const server = createServer(
         createOpenAIHandler({
           backend,
-          onError: (error, requestId) => gatewayLog.error("gateway.error", { requestId, error: String(error) }),
+          onError: (error, requestId) =>
+            gatewayLog.error("gateway.error", { requestId, error: String(error) }),
         }),
       );
       server.keepAliveTimeout = 65_000;

@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // cortex's store over @helexa/db: keys, neuron tokens, catalog prices, and the batched credit ledger.
 
-import {
-  type Database,
-  createApiKeyStore,
-  createModelCatalog,
-  createNeuronStore,
-  Ledger,
-} from "@helexa/db";
+import { createApiKeyStore, createModelCatalog, createNeuronStore, type Database, Ledger } from "@helexa/db";
 import type { Logger } from "@helexa/log";
 import type { CortexStore } from "./cortex.js";
 

@@ -3,13 +3,7 @@
 
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import {
-  createAccountStore,
-  createApiKeyStore,
-  createNeuronStore,
-  type Database,
-  Ledger,
-} from "@helexa/db";
+import { createAccountStore, createApiKeyStore, createNeuronStore, type Database, Ledger } from "@helexa/db";
 import { z } from "zod";
 
 const credentialsSchema = z.object({

@@ -10,10 +10,16 @@ export function createControlServer(status: () => Record<string, unknown>): Serv
       const body = status();
       const healthy = body.state !== "rejected";
       response.writeHead(path === "/health" && !healthy ? 503 : 200, { "content-type": "application/json" });
-      response.end(JSON.stringify(path === "/health" ? { status: healthy ? "ok" : "unhealthy", state: body.state } : body));
+      response.end(
+        JSON.stringify(
+          path === "/health" ? { status: healthy ? "ok" : "unhealthy", state: body.state } : body,
+        ),
+      );
       return;
     }
     response.writeHead(404, { "content-type": "application/json" });
-    response.end(JSON.stringify({ error: { code: "not_found", message: `no ${request.method} ${path} here` } }));
+    response.end(
+      JSON.stringify({ error: { code: "not_found", message: `no ${request.method} ${path} here` } }),
+    );
   });
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // The neuron's link to cortex: dial the orchestrator WebSocket, say hello, open the data channel, reconnect.
 
-import { createPeer, type Peer } from "@helexa/mesh";
 import type { Logger } from "@helexa/log";
+import { createPeer, type Peer } from "@helexa/mesh";
 import {
   type Capabilities,
   type CortexSessionMessage,
@@ -118,7 +118,10 @@ export class CortexLink {
       if (this.#stopped) return;
       if (FATAL_CLOSE_CODES.has(code)) {
         this.state = "rejected";
-        const error = new HelexaError(code === 4000 ? "protocol_version_unsupported" : "unauthenticated", this.lastError ?? reason.toString());
+        const error = new HelexaError(
+          code === 4000 ? "protocol_version_unsupported" : "unauthenticated",
+          this.lastError ?? reason.toString(),
+        );
         log.error("cortex.rejected", { code: error.code, message: error.message });
         this.#firstConnection?.reject(error);
         this.#firstConnection = null;

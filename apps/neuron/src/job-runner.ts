@@ -15,7 +15,11 @@ export interface JobRunnerOptions {
   runtime: LanguageModelRuntime;
   /** Sends one message to cortex; resolves when the channel can take more. */
   send: (message: string) => void | Promise<void>;
-  onJobDone?: (outcome: { jobId: string; status: "completed" | "failed" | "cancelled"; tokens: number }) => void;
+  onJobDone?: (outcome: {
+    jobId: string;
+    status: "completed" | "failed" | "cancelled";
+    tokens: number;
+  }) => void;
   onProtocolError?: (error: HelexaError) => void;
 }
 
@@ -46,7 +50,9 @@ export class JobRunner {
     if (this.#jobs.has(message.jobId)) return;
     const abort = new AbortController();
     this.#jobs.set(message.jobId, abort);
-    void this.#run(message.jobId, message.request, abort.signal).finally(() => this.#jobs.delete(message.jobId));
+    void this.#run(message.jobId, message.request, abort.signal).finally(() =>
+      this.#jobs.delete(message.jobId),
+    );
   }
 
   /** Cancels every running job, as when the link to cortex is lost. */
@@ -54,7 +60,11 @@ export class JobRunner {
     for (const abort of this.#jobs.values()) abort.abort(new HelexaError("job_cancelled", reason));
   }
 
-  async #run(jobId: string, request: Extract<CortexChannelMessage, { type: "job.start" }>["request"], signal: AbortSignal) {
+  async #run(
+    jobId: string,
+    request: Extract<CortexChannelMessage, { type: "job.start" }>["request"],
+    signal: AbortSignal,
+  ) {
     const send = (message: NeuronChannelMessage) => this.#options.send(encodeMessage(message));
     let tokens = 0;
     try {

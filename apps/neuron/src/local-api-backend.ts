@@ -24,11 +24,15 @@ export function createLocalApiBackend(options: {
       return null;
     },
     async listModels(): Promise<ModelObject[]> {
-      return runtime.models().map((model) => ({ id: model.id, object: "model", created: 0, owned_by: "local" }));
+      return runtime
+        .models()
+        .map((model) => ({ id: model.id, object: "model", created: 0, owned_by: "local" }));
     },
     async generate({ request, signal }): Promise<Generation> {
       if (!runtime.models().some((model) => model.id === request.model)) {
-        throw new HelexaError("model_not_found", `The model \`${request.model}\` does not exist.`, { param: "model" });
+        throw new HelexaError("model_not_found", `The model \`${request.model}\` does not exist.`, {
+          param: "model",
+        });
       }
       return { parts: runtime.doStream({ request, abortSignal: signal }) };
     },

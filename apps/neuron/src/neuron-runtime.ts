@@ -2,10 +2,10 @@
 // Makes the neuron's runtime from what its operator named: a model file or URL, or an upstream engine.
 
 import { basename } from "node:path";
-import type { ProgressEvent } from "@helexa/runtime";
-import { createOpenAIUpstreamRuntime, type LanguageModelRuntime } from "@helexa/runtime";
 import { type DownloadProgress, defaultModel, resolveModelSource } from "@helexa/models";
 import { HelexaError } from "@helexa/protocol";
+import type { ProgressEvent } from "@helexa/runtime";
+import { createOpenAIUpstreamRuntime, type LanguageModelRuntime } from "@helexa/runtime";
 
 export interface NeuronRuntimeOptions {
   /** A GGUF path, an http(s) URL, or the default model's id. */
@@ -34,7 +34,10 @@ export async function createNeuronRuntime(options: NeuronRuntimeOptions): Promis
     });
   }
   if (!options.model) {
-    throw new HelexaError("invalid_request", "the neuron needs a model (--model PATH|URL) or an upstream engine (--upstream-url)");
+    throw new HelexaError(
+      "invalid_request",
+      "the neuron needs a model (--model PATH|URL) or an upstream engine (--upstream-url)",
+    );
   }
   const path = await resolveModelSource(options.model, options.modelsDir, {
     ...(options.signal ? { signal: options.signal } : {}),
@@ -61,5 +64,7 @@ export async function createNeuronRuntime(options: NeuronRuntimeOptions): Promis
 /** The default model keeps its catalog id; any other file is named after itself, without `.gguf`. */
 export function modelIdOf(source: string, path: string): string {
   if (source === defaultModel.id || source === defaultModel.url) return defaultModel.id;
-  return basename(path).replace(/\.gguf$/i, "").toLowerCase();
+  return basename(path)
+    .replace(/\.gguf$/i, "")
+    .toLowerCase();
 }

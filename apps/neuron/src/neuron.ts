@@ -10,8 +10,8 @@ import type { Logger } from "@helexa/log";
 import type { Peer } from "@helexa/mesh";
 import { createOpenAIHandler } from "@helexa/openai-http";
 import type { LanguageModelRuntime } from "@helexa/runtime";
-import { CortexLink } from "./cortex-link.js";
 import { createControlServer } from "./control-server.js";
+import { CortexLink } from "./cortex-link.js";
 import { JobRunner } from "./job-runner.js";
 import { createLocalApiBackend } from "./local-api-backend.js";
 

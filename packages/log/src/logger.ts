@@ -39,10 +39,15 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
-function formatText(record: Record<string, unknown> & { time: string; level: string; event: string }): string {
+function formatText(
+  record: Record<string, unknown> & { time: string; level: string; event: string },
+): string {
   const { time, level, event, ...fields } = record;
   const rest = Object.entries(fields)
-    .map(([key, value]) => `${key}=${typeof value === "string" && !/\s/.test(value) ? value : JSON.stringify(value)}`)
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === "string" && !/\s/.test(value) ? value : JSON.stringify(value)}`,
+    )
     .join(" ");
   return `${time.slice(11, 23)} ${level.padEnd(5)} ${event}${rest ? ` ${rest}` : ""}`;
 }

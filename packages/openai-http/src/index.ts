@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // The OpenAI-compatible HTTP surface shared by cortex's gateway and a neuron's api socket.
 
+export { type HttpError, toHttpError } from "./openai-error.js";
 export {
   createOpenAIHandler,
   type Generation,
@@ -8,5 +9,4 @@ export {
   type OpenAIHandlerOptions,
   type RequestListener,
 } from "./openai-handler.js";
-export { type HttpError, toHttpError } from "./openai-error.js";
 export { ServerSentEvents } from "./server-sent-events.js";

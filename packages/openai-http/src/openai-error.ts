@@ -10,7 +10,9 @@ export interface HttpError {
 }
 
 export function toHttpError(error: unknown): HttpError {
-  const helexa = HelexaError.is(error) ? error : new HelexaError("internal", "internal error", { cause: error });
+  const helexa = HelexaError.is(error)
+    ? error
+    : new HelexaError("internal", "internal error", { cause: error });
   const entry = errorCodeTable[helexa.code];
   const headers: Record<string, string> = {};
   if (helexa.code === "rate_limited" || helexa.code === "no_capacity") headers["retry-after"] = "1";

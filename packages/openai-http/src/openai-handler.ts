@@ -74,7 +74,8 @@ export function createOpenAIHandler<Caller>(options: OpenAIHandlerOptions<Caller
     }
     const endpoint = endpoints[path];
     if (!endpoint) throw new HelexaError("not_found", `Unknown request URL: ${method} ${path}`);
-    if (endpoint !== method) throw new HelexaError("invalid_request", `${path} accepts ${endpoint}, not ${method}`);
+    if (endpoint !== method)
+      throw new HelexaError("invalid_request", `${path} accepts ${endpoint}, not ${method}`);
 
     const caller = await options.backend.authenticate(request);
     if (path === "/v1/models") {
@@ -203,7 +204,8 @@ async function readJson(request: IncomingMessage, maxBytes: number): Promise<unk
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new HelexaError("invalid_request", `the request body is over ${maxBytes} bytes`);
+    if (size > maxBytes)
+      throw new HelexaError("invalid_request", `the request body is over ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString("utf8");
@@ -211,11 +213,19 @@ async function readJson(request: IncomingMessage, maxBytes: number): Promise<unk
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HelexaError("invalid_request", `the request body is not valid JSON: ${(error as Error).message}`);
+    throw new HelexaError(
+      "invalid_request",
+      `the request body is not valid JSON: ${(error as Error).message}`,
+    );
   }
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   if (response.headersSent) return;
   const payload = JSON.stringify(body);
   response.writeHead(status, {
@@ -280,7 +290,10 @@ class ChunkFormat {
   }
 
   chatRole(includeUsage: boolean) {
-    return this.#chunk({ delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }, includeUsage);
+    return this.#chunk(
+      { delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null },
+      includeUsage,
+    );
   }
 
   delta(text: string, includeUsage: boolean) {
@@ -311,7 +324,12 @@ class ChunkFormat {
     const finish_reason = openaiFinishReason(reason);
     const choice =
       this.kind === "chat"
-        ? { index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason }
+        ? {
+            index: 0,
+            message: { role: "assistant", content: text, refusal: null },
+            logprobs: null,
+            finish_reason,
+          }
         : { index: 0, text, logprobs: null, finish_reason };
     return {
       id: this.#id,

@@ -13,7 +13,10 @@ export function decodeMessage<Schema extends z.ZodType>(schema: Schema, raw: str
   }
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new HelexaError("protocol_violation", `malformed message: ${describeZodError(result.error).message}`);
+    throw new HelexaError(
+      "protocol_violation",
+      `malformed message: ${describeZodError(result.error).message}`,
+    );
   }
   return result.data;
 }

@@ -44,8 +44,8 @@ export {
   neuronChannelMessageSchema,
 } from "./jobs.js";
 export {
-  COMPLETIONS_DEFAULT_MAX_TOKENS,
   type ChatCompletionRequest,
+  COMPLETIONS_DEFAULT_MAX_TOKENS,
   type CompletionRequest,
   chatCompletionChunkSchema,
   chatCompletionRequestSchema,

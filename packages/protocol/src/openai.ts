@@ -5,9 +5,7 @@ import { z } from "zod";
 import type { GenerationRequest, Sampling } from "./generation.js";
 
 const stopSchema = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish();
-const nSchema = z
-  .literal(1, { error: "only n=1 is supported" })
-  .nullish();
+const nSchema = z.literal(1, { error: "only n=1 is supported" }).nullish();
 
 const samplingFields = {
   model: z.string({ error: "model is required" }).min(1, { error: "model is required" }),
@@ -46,7 +44,10 @@ export type CompletionRequest = z.infer<typeof completionRequestSchema>;
 /** OpenAI's default for /v1/completions when max_tokens is absent. */
 export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
-function samplingOf(body: ChatCompletionRequest | CompletionRequest, maxTokens: number | null | undefined): Sampling {
+function samplingOf(
+  body: ChatCompletionRequest | CompletionRequest,
+  maxTokens: number | null | undefined,
+): Sampling {
   const sampling: Sampling = {};
   if (maxTokens != null) sampling.maxTokens = maxTokens;
   if (body.temperature != null) sampling.temperature = body.temperature;

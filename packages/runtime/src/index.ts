@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // The runtime interface and the runtimes that need no native binding.
 
+export { createOpenAIUpstreamRuntime, type OpenAIUpstreamRuntimeOptions } from "./openai-upstream.js";
 export {
   type GenerateResult,
   generateFromStream,
@@ -11,4 +12,3 @@ export {
   type StreamOptions,
   type StreamPart,
 } from "./runtime.js";
-export { createOpenAIUpstreamRuntime, type OpenAIUpstreamRuntimeOptions } from "./openai-upstream.js";

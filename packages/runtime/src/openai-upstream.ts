@@ -33,16 +33,20 @@ export interface OpenAIUpstreamRuntimeOptions {
 }
 
 const modelListSchema = z.object({
-  data: z.array(modelObjectSchema.partial({ object: true, created: true, owned_by: true }).extend({
-    // llama-server and vLLM report the context they were started with under different names.
-    max_model_len: z.int().optional(),
-    meta: z.object({ n_ctx_train: z.int().optional() }).nullish(),
-  })),
+  data: z.array(
+    modelObjectSchema.partial({ object: true, created: true, owned_by: true }).extend({
+      // llama-server and vLLM report the context they were started with under different names.
+      max_model_len: z.int().optional(),
+      meta: z.object({ n_ctx_train: z.int().optional() }).nullish(),
+    }),
+  ),
 });
 
 const errorEventSchema = z.object({ error: z.object({ message: z.string() }).loose() });
 
-export async function createOpenAIUpstreamRuntime(options: OpenAIUpstreamRuntimeOptions): Promise<LanguageModelRuntime> {
+export async function createOpenAIUpstreamRuntime(
+  options: OpenAIUpstreamRuntimeOptions,
+): Promise<LanguageModelRuntime> {
   const baseUrl = `${options.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "")}/v1`;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
@@ -53,9 +57,13 @@ export async function createOpenAIUpstreamRuntime(options: OpenAIUpstreamRuntime
     if (!response.ok) throw new Error(`GET /v1/models answered ${response.status}`);
     listed = modelListSchema.parse(await response.json());
   } catch (error) {
-    throw new HelexaError("upstream_error", `could not list the models of ${baseUrl}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new HelexaError(
+      "upstream_error",
+      `could not list the models of ${baseUrl}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const models: RuntimeModel[] = listed.data
     .filter((model) => !options.models || options.models.includes(model.id))
@@ -63,35 +71,59 @@ export async function createOpenAIUpstreamRuntime(options: OpenAIUpstreamRuntime
       id: model.id,
       contextLength: model.max_model_len ?? model.meta?.n_ctx_train ?? options.defaultContextLength ?? 4096,
     }));
-  if (models.length === 0) throw new HelexaError("upstream_error", `${baseUrl} serves none of the models asked for`);
+  if (models.length === 0)
+    throw new HelexaError("upstream_error", `${baseUrl} serves none of the models asked for`);
 
   async function* doStream({ request, abortSignal }: StreamOptions): AsyncIterable<StreamPart> {
     if (!models.some((model) => model.id === request.model)) {
-      yield { type: "error", error: new HelexaError("model_not_found", `${request.model} is not served here`) };
+      yield {
+        type: "error",
+        error: new HelexaError("model_not_found", `${request.model} is not served here`),
+      };
       return;
     }
     let usage: Usage = { promptTokens: 0, completionTokens: 0 };
     let finishReason: FinishReason = "stop";
     let response: Response;
     try {
-      response = await fetch(`${baseUrl}/${request.input.kind === "chat" ? "chat/completions" : "completions"}`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(toUpstreamBody(request)),
-        ...(abortSignal ? { signal: abortSignal } : {}),
-      });
+      response = await fetch(
+        `${baseUrl}/${request.input.kind === "chat" ? "chat/completions" : "completions"}`,
+        {
+          method: "POST",
+          headers,
+          body: JSON.stringify(toUpstreamBody(request)),
+          ...(abortSignal ? { signal: abortSignal } : {}),
+        },
+      );
     } catch (error) {
       if (abortSignal?.aborted) {
         yield { type: "finish", finishReason: "cancelled", usage };
         return;
       }
-      yield { type: "error", error: new HelexaError("upstream_error", `the upstream engine is unreachable: ${(error as Error).message}`) };
+      yield {
+        type: "error",
+        error: new HelexaError(
+          "upstream_error",
+          `the upstream engine is unreachable: ${(error as Error).message}`,
+        ),
+      };
       return;
     }
     if (!response.ok || !response.body) {
       const text = await response.text().catch(() => "");
-      const code = response.status === 404 ? "model_not_found" : response.status === 400 ? "invalid_request" : "upstream_error";
-      yield { type: "error", error: new HelexaError(code, `the upstream engine answered ${response.status}: ${text.slice(0, 300)}`) };
+      const code =
+        response.status === 404
+          ? "model_not_found"
+          : response.status === 400
+            ? "invalid_request"
+            : "upstream_error";
+      yield {
+        type: "error",
+        error: new HelexaError(
+          code,
+          `the upstream engine answered ${response.status}: ${text.slice(0, 300)}`,
+        ),
+      };
       return;
     }
     let chunks = 0;
@@ -106,9 +138,14 @@ export async function createOpenAIUpstreamRuntime(options: OpenAIUpstreamRuntime
           return;
         }
         const chunk =
-          request.input.kind === "chat" ? chatCompletionChunkSchema.parse(json) : completionChunkSchema.parse(json);
+          request.input.kind === "chat"
+            ? chatCompletionChunkSchema.parse(json)
+            : completionChunkSchema.parse(json);
         if (chunk.usage) {
-          usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+          usage = {
+            promptTokens: chunk.usage.prompt_tokens,
+            completionTokens: chunk.usage.completion_tokens,
+          };
           reportedUsage = true;
         }
         const choice = chunk.choices[0];
@@ -122,10 +159,17 @@ export async function createOpenAIUpstreamRuntime(options: OpenAIUpstreamRuntime
       }
     } catch (error) {
       if (abortSignal?.aborted) {
-        yield { type: "finish", finishReason: "cancelled", usage: reportedUsage ? usage : { ...usage, completionTokens: chunks } };
+        yield {
+          type: "finish",
+          finishReason: "cancelled",
+          usage: reportedUsage ? usage : { ...usage, completionTokens: chunks },
+        };
         return;
       }
-      yield { type: "error", error: new HelexaError("upstream_error", `the upstream stream broke: ${(error as Error).message}`) };
+      yield {
+        type: "error",
+        error: new HelexaError("upstream_error", `the upstream stream broke: ${(error as Error).message}`),
+      };
       return;
     }
     // An engine that does not report usage is counted a token per chunk, which is what most engines send.

@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import type { Config } from "@helexa/config";
-import { createDatabaseCortexStore, startCortex, type Cortex } from "@helexa/cortex";
+import { type Cortex, createDatabaseCortexStore, startCortex } from "@helexa/cortex";
 import { type Database, openDatabase } from "@helexa/db";
 import type { Logger } from "@helexa/log";
 import { prepareCommand, socketOf } from "../context.js";
@@ -21,7 +21,9 @@ export async function runCortexCommand(argv: string[]): Promise<void> {
   const { cortex, database } = await startCortexFromConfig(context.config, context.log);
   process.stdout.write(
     [
-      cortex.orchestratorUrl ? `orchestrator  ${cortex.orchestratorUrl}  (neurons: helexa neuron --cortex ${cortex.orchestratorUrl})` : null,
+      cortex.orchestratorUrl
+        ? `orchestrator  ${cortex.orchestratorUrl}  (neurons: helexa neuron --cortex ${cortex.orchestratorUrl})`
+        : null,
       cortex.gatewayUrl ? `gateway       ${cortex.gatewayUrl}/v1` : null,
       "",
     ]
@@ -46,11 +48,18 @@ export async function startCortexFromConfig(
   const database =
     options.database ??
     (needsDatabase
-      ? await openDatabase(config.database.url ? { url: config.database.url } : { dataDir: join(config.home, "db") })
+      ? await openDatabase(
+          config.database.url ? { url: config.database.url } : { dataDir: join(config.home, "db") },
+        )
       : null);
   try {
     const store = database
-      ? createDatabaseCortexStore({ database, operatorShare: config.ledger.operatorShare, newModelPrices, log })
+      ? createDatabaseCortexStore({
+          database,
+          operatorShare: config.ledger.operatorShare,
+          newModelPrices,
+          log,
+        })
       : null;
     const cortex = await startCortex({
       ...(orchestratorSocket ? { orchestratorSocket } : {}),

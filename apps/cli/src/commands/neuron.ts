@@ -19,19 +19,31 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
   if (!context) return;
   const { config, log } = context;
   if (!config.neuron.model && !config.neuron.upstreamUrl) {
-    throw new UsageError("helexa neuron needs --model PATH|URL or --upstream-url URL (see helexa neuron --help)");
+    throw new UsageError(
+      "helexa neuron needs --model PATH|URL or --upstream-url URL (see helexa neuron --help)",
+    );
   }
   if (config.neuron.cortexUrl && !config.neuron.token) {
-    throw new UsageError("helexa neuron needs --token with --cortex: the neuron token from its operator's account");
+    throw new UsageError(
+      "helexa neuron needs --token with --cortex: the neuron token from its operator's account",
+    );
   }
   const runtime = await createRuntimeFromConfig(config, log);
-  const neuron = await startNeuronFromConfig(config, runtime, log, config.neuron.cortexUrl
-    ? { url: config.neuron.cortexUrl, token: config.neuron.token ?? "" }
-    : null);
+  const neuron = await startNeuronFromConfig(
+    config,
+    runtime,
+    log,
+    config.neuron.cortexUrl ? { url: config.neuron.cortexUrl, token: config.neuron.token ?? "" } : null,
+  );
   process.stdout.write(
     [
-      `neuron ${config.neuron.name} serving ${runtime.models().map((model) => model.id).join(", ")}`,
-      neuron.link ? `cortex        ${config.neuron.cortexUrl} (neuron id ${neuron.link.neuronId})` : "cortex        none: serving the api socket only",
+      `neuron ${config.neuron.name} serving ${runtime
+        .models()
+        .map((model) => model.id)
+        .join(", ")}`,
+      neuron.link
+        ? `cortex        ${config.neuron.cortexUrl} (neuron id ${neuron.link.neuronId})`
+        : "cortex        none: serving the api socket only",
       neuron.apiUrl ? `api           ${neuron.apiUrl}/v1` : null,
       neuron.controlUrl ? `control       ${neuron.controlUrl}/status` : null,
       "",

@@ -39,7 +39,10 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     const { cortex } = await startCortexFromConfig(config, log, { database });
     cleanups.push(() => cortex.close());
     if (!cortex.orchestratorUrl || !cortex.gatewayUrl) {
-      throw new HelexaError("invalid_request", "helexa up needs both the orchestrator and the gateway socket");
+      throw new HelexaError(
+        "invalid_request",
+        "helexa up needs both the orchestrator and the gateway socket",
+      );
     }
     const runtime = await loadUpModel(config, log);
     cleanups.push(async () => {
@@ -53,7 +56,14 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     });
     cleanups.push(() => neuron.stop());
     const modelId = runtime.models()[0]?.id ?? "";
-    process.stdout.write(banner({ gatewayUrl: cortex.gatewayUrl, apiKey: credentials.apiKey, modelId, neuronApi: neuron.apiUrl }));
+    process.stdout.write(
+      banner({
+        gatewayUrl: cortex.gatewayUrl,
+        apiKey: credentials.apiKey,
+        modelId,
+        neuronApi: neuron.apiUrl,
+      }),
+    );
   } catch (error) {
     await cleanup();
     throw error;
@@ -70,7 +80,8 @@ async function loadUpModel(
   try {
     return await createRuntimeFromConfig(config, log, defaultModel.id);
   } catch (error) {
-    if (!HelexaError.is(error) || (error.code !== "download_failed" && error.code !== "checksum_mismatch")) throw error;
+    if (!HelexaError.is(error) || (error.code !== "download_failed" && error.code !== "checksum_mismatch"))
+      throw error;
     process.stderr.write(
       `helexa: the default model could not be fetched (${error.message}); serving a generated model instead\n`,
     );
@@ -80,7 +91,12 @@ async function loadUpModel(
   return createRuntimeFromConfig(config, log, path);
 }
 
-function banner(options: { gatewayUrl: string; apiKey: string; modelId: string; neuronApi: string | null }): string {
+function banner(options: {
+  gatewayUrl: string;
+  apiKey: string;
+  modelId: string;
+  neuronApi: string | null;
+}): string {
   const body = JSON.stringify({ model: options.modelId, messages: [{ role: "user", content: "Hello!" }] });
   return `
 helexa is up.

@@ -104,7 +104,9 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
       const price = await priceOf(request.model);
       if (!served) {
         if (price) throw new HelexaError("no_capacity", `no neuron is serving ${request.model} right now`);
-        throw new HelexaError("model_not_found", `The model \`${request.model}\` does not exist.`, { param: "model" });
+        throw new HelexaError("model_not_found", `The model \`${request.model}\` does not exist.`, {
+          param: "model",
+        });
       }
       if (!price) throw new HelexaError("no_capacity", `${request.model} has no price in the catalog yet`);
       const neuron = registry.pick(request.model);

@@ -12,7 +12,9 @@ export interface ModelPrice {
 const MILLION = 1_000_000;
 
 export function costOf(usage: Usage, price: ModelPrice): number {
-  const scaled = usage.promptTokens * price.pricePromptPerMillion + usage.completionTokens * price.priceCompletionPerMillion;
+  const scaled =
+    usage.promptTokens * price.pricePromptPerMillion +
+    usage.completionTokens * price.priceCompletionPerMillion;
   return Math.ceil(scaled / MILLION);
 }
 
@@ -20,10 +22,17 @@ export function costOf(usage: Usage, price: ModelPrice): number {
  * The most a request can cost, held before it runs: prompt and completion together cannot pass the
  * context length, and the completion cannot pass max_tokens where one is given.
  */
-export function worstCaseCost(options: { price: ModelPrice; contextLength: number; maxTokens?: number | undefined }): number {
+export function worstCaseCost(options: {
+  price: ModelPrice;
+  contextLength: number;
+  maxTokens?: number | undefined;
+}): number {
   const { price, contextLength } = options;
   const completion = Math.min(options.maxTokens ?? contextLength, contextLength);
   const allPrompt = costOf({ promptTokens: contextLength, completionTokens: 0 }, price);
-  const mostCompletion = costOf({ promptTokens: contextLength - completion, completionTokens: completion }, price);
+  const mostCompletion = costOf(
+    { promptTokens: contextLength - completion, completionTokens: completion },
+    price,
+  );
   return Math.max(allPrompt, mostCompletion);
 }

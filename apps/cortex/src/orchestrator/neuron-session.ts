@@ -85,7 +85,11 @@ export class NeuronSession {
   }
 
   /** Runs a job on this neuron; aborting the signal, or leaving the iteration early, cancels it there. */
-  startJob(options: { jobId: string; request: GenerationRequest; signal: AbortSignal }): AsyncIterable<StreamPart> {
+  startJob(options: {
+    jobId: string;
+    request: GenerationRequest;
+    signal: AbortSignal;
+  }): AsyncIterable<StreamPart> {
     const { jobId, request, signal } = options;
     if (!this.ready) throw new HelexaError("neuron_lost", `neuron ${this.neuronId} is not ready`);
     if (signal.aborted) throw new HelexaError("job_cancelled", "the job was cancelled before it started");
@@ -119,7 +123,10 @@ export class NeuronSession {
       this.#jobs.delete(jobId);
     }
     this.#peer.close();
-    if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
+    if (
+      this.#socket.readyState === this.#socket.OPEN ||
+      this.#socket.readyState === this.#socket.CONNECTING
+    ) {
       this.#socket.close(1000, reason.slice(0, 100));
     }
     this.#options.onClose(this, reason);
@@ -138,7 +145,10 @@ export class NeuronSession {
     try {
       message = decodeMessage(neuronChannelMessageSchema, raw);
     } catch (error) {
-      this.#options.log("neuron.protocol_violation", { neuronId: this.neuronId, error: (error as Error).message });
+      this.#options.log("neuron.protocol_violation", {
+        neuronId: this.neuronId,
+        error: (error as Error).message,
+      });
       return;
     }
     const queue = this.#jobs.get(message.jobId);

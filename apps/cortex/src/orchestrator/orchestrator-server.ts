@@ -2,6 +2,7 @@
 // The orchestrator socket: neurons dial it over WebSocket, say hello, and get a WebRTC data channel.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "@helexa/log";
 import { createPeer } from "@helexa/mesh";
 import {
   type CortexSessionMessage,
@@ -15,7 +16,6 @@ import {
   PROTOCOL_VERSION,
 } from "@helexa/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Logger } from "@helexa/log";
 import type { NeuronRegistry } from "./neuron-registry.js";
 import { NeuronSession } from "./neuron-session.js";
 
@@ -63,7 +63,8 @@ export class OrchestratorServer {
 
   async close(): Promise<void> {
     for (const session of this.#options.registry.list()) session.close("cortex is shutting down");
-    for (const client of this.#sockets.clients) client.close(closeCodes.shuttingDown, "cortex is shutting down");
+    for (const client of this.#sockets.clients)
+      client.close(closeCodes.shuttingDown, "cortex is shutting down");
     await new Promise<void>((resolve) => this.#sockets.close(() => resolve()));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -81,12 +82,19 @@ export class OrchestratorServer {
         slots: session.slots,
         jobsServed: session.jobsServed,
       }));
-      const body = JSON.stringify({ status: "ok", role: "orchestrator", protocol: PROTOCOL_VERSION, neurons });
+      const body = JSON.stringify({
+        status: "ok",
+        role: "orchestrator",
+        protocol: PROTOCOL_VERSION,
+        neurons,
+      });
       response.writeHead(200, { "content-type": "application/json" }).end(body);
       return;
     }
     response.writeHead(404, { "content-type": "application/json" });
-    response.end(JSON.stringify({ error: { code: "not_found", message: `no ${request.method} ${path} here` } }));
+    response.end(
+      JSON.stringify({ error: { code: "not_found", message: `no ${request.method} ${path} here` } }),
+    );
   }
 
   #onConnection(socket: WebSocket): void {
@@ -98,7 +106,8 @@ export class OrchestratorServer {
       socket.close(code, error.message.slice(0, 100));
     };
     const helloTimer = setTimeout(
-      () => reject(closeCodes.protocolViolation, new HelexaError("timeout", "no hello within the time allowed")),
+      () =>
+        reject(closeCodes.protocolViolation, new HelexaError("timeout", "no hello within the time allowed")),
       this.#options.helloTimeoutMs ?? 10_000,
     );
 
@@ -121,7 +130,10 @@ export class OrchestratorServer {
       }
       const identity = await this.#options.authenticateNeuron(hello.token).catch(() => null);
       if (!identity) {
-        reject(closeCodes.unauthenticated, new HelexaError("unauthenticated", "the neuron token is not valid"));
+        reject(
+          closeCodes.unauthenticated,
+          new HelexaError("unauthenticated", "the neuron token is not valid"),
+        );
         return;
       }
       this.#startSession(socket, identity, hello.name);
