@@ -1,0 +1,1 @@
+ALTER TABLE "ledger_accounts" ADD CONSTRAINT "ledger_accounts_safe_integer_check" CHECK ("ledger_accounts"."balance" between -9007199254740991 and 9007199254740991);

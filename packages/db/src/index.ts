@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// helexa's data layer: the database, its schema, and the stores and credit ledger built on it.
+
+export {
+  type Account,
+  type AccountStore,
+  type CreateAccountInput,
+  createAccountStore,
+} from "./account-store.js";
+export {
+  type ApiKeyRecord,
+  type ApiKeyStore,
+  type ApiKeyStoreOptions,
+  apiKeyPrefix,
+  createApiKeyStore,
+  type VerifiedApiKey,
+} from "./api-key-store.js";
+export { checkLedgerIntegrity, type LedgerIntegrityReport } from "./check-ledger-integrity.js";
+export { type ComputeCostInput, computeCost } from "./compute-cost.js";
+export {
+  createJobStore,
+  type Job,
+  type JobStore,
+  type RecordJobStartInput,
+  type UsageRecord,
+} from "./job-store.js";
+export { defaultOperatorShare, Ledger, type LedgerOptions } from "./ledger.js";
+export type {
+  Balance,
+  GrantCreditsInput,
+  GrantResult,
+  Hold,
+  HoldRelease,
+  PlaceHoldInput,
+  ReleaseHoldInput,
+  SettleHoldInput,
+  Settlement,
+} from "./ledger-types.js";
+export { createModelCatalog, type Model, type ModelCatalog, type ModelInput } from "./model-catalog.js";
+export {
+  createNeuronStore,
+  type NeuronRecord,
+  type NeuronStore,
+  type NeuronStoreOptions,
+  neuronTokenPrefix,
+  type VerifiedNeuron,
+} from "./neuron-store.js";
+export {
+  type Database,
+  type DatabaseKind,
+  type DrizzleDatabase,
+  type DrizzleExecutor,
+  type DrizzleTransaction,
+  type OpenDatabaseOptions,
+  openDatabase,
+  type Schema,
+} from "./open-database.js";
+export {
+  type RecoverUnsettledJobsOptions,
+  type RecoveryReport,
+  recoverUnsettledJobs,
+} from "./recover-unsettled-jobs.js";
+export {
+  type AccountRole,
+  accountRoles,
+  accounts,
+  apiKeys,
+  type HoldStatus,
+  holdStatuses,
+  holds,
+  type JobStatus,
+  jobStatuses,
+  jobs,
+  type LedgerAccountKind,
+  type LedgerTransactionKind,
+  ledgerAccountKinds,
+  ledgerAccounts,
+  ledgerEntries,
+  ledgerTransactionKinds,
+  ledgerTransactions,
+  microCredits,
+  models,
+  neurons,
+  platformLedgerAccountIds,
+  schema,
+  usageRecords,
+} from "./schema.js";
+export {
+  generateSecretToken,
+  hashSecretToken,
+  looksLikeSecretToken,
+  type SecretToken,
+} from "./secret-token.js";
