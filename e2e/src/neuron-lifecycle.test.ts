@@ -20,7 +20,7 @@ import { createOpenAIUpstreamRuntime } from "@helexa/runtime";
 import OpenAI from "openai";
 import WebSocket from "ws";
 import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
-import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/test-model.js";
+import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
 
 const PRICES = { prompt: 40_000, completion: 90_000 };
 

@@ -22,6 +22,8 @@ export interface CortexStore extends GatewayStore {
   verifyNeuronToken(token: string): Promise<NeuronIdentity | null>;
   /** Called when a neuron says what it serves: the catalog may learn of its models. */
   onNeuronModels(session: NeuronSession): Promise<void>;
+  /** Releases the holds of jobs a previous run of this cortex left unsettled. */
+  recoverUnsettledJobs(): Promise<{ jobs: number; holds: number }>;
   /** Settlements and other writes still buffered, flushed before the database closes. */
   flush(): Promise<void>;
 }
@@ -83,6 +85,10 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
     }
 
     if (options.gatewaySocket) {
+      if (store) {
+        const recovered = await store.recoverUnsettledJobs();
+        if (recovered.jobs > 0 || recovered.holds > 0) log.warn("ledger.recovered_unsettled_jobs", recovered);
+      }
       if (!orchestrator) {
         log.warn("cortex.gateway_without_orchestrator", {
           message:

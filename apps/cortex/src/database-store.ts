@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // cortex's store over @helexa/db: keys, neuron tokens, catalog prices, and the batched credit ledger.
 
-import { createApiKeyStore, createModelCatalog, createNeuronStore, type Database, Ledger } from "@helexa/db";
+import {
+  createApiKeyStore,
+  createModelCatalog,
+  createNeuronStore,
+  type Database,
+  Ledger,
+  recoverUnsettledJobs,
+} from "@helexa/db";
 import type { Logger } from "@helexa/log";
 import type { CortexStore } from "./cortex.js";
 
@@ -79,6 +86,13 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
         });
         options.log.info("catalog.model_added", { model: model.id, neuronId: session.neuronId, ...prices });
       }
+    },
+
+    async recoverUnsettledJobs() {
+      // Right for one cortex at its start; several cortex nodes sharing a database need a cutoff
+      // older than the longest job, which comes with cross-node routing.
+      const report = await recoverUnsettledJobs({ db, ledger });
+      return { jobs: report.failedJobs, holds: report.releasedHolds };
     },
 
     async flush() {
