@@ -5,7 +5,7 @@ import { type Config, loadConfig, parseSocketAddress } from "@helexa/config";
 import { createLogger, type Logger } from "@helexa/log";
 import type { DownloadProgress } from "@helexa/models";
 import type { ProgressEvent } from "@helexa/runtime";
-import { type CommandName, helpFor, parseFlags } from "./flags.js";
+import { type CommandName, flagSpecs, helpFor, parseFlags } from "./flags.js";
 import { createProgressBar, type ProgressBar } from "./progress-bar.js";
 
 export interface CommandContext {
@@ -28,6 +28,9 @@ export function prepareCommand(options: {
   }
   const config = loadConfig({
     flags: flags.config,
+    flagNames: Object.fromEntries(
+      flagSpecs.flatMap((spec) => (spec.configKey ? [[spec.configKey, spec.name]] : [])),
+    ),
     ...(flags.configFile ? { configFile: flags.configFile } : {}),
     includeUpDefaults: options.includeUpDefaults ?? false,
   });

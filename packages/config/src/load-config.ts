@@ -16,6 +16,8 @@ export interface LoadConfigOptions {
    * ("neuron.threads", "cortex.gateway-socket"), or nested objects; undefined values are skipped.
    */
   flags?: Record<string, unknown>;
+  /** How the CLI spells each flag, by dotted config key ("neuron.threads" → "threads"), for error messages. */
+  flagNames?: Record<string, string>;
   /** Defaults to process.env. */
   environment?: Environment;
   /** A JSON config file; defaults to HELEXA_CONFIG, then <home>/config.json when it exists. */
@@ -44,7 +46,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const onWarning =
     options.onWarning ?? ((message: string) => process.stderr.write(`helexa: warning: ${message}\n`));
 
-  const flagSettings = settingsFromFlags(options.flags ?? {});
+  const flagSettings = settingsFromFlags(options.flags ?? {}, options.flagNames ?? {});
   const environmentSettings = settingsFromEnvironment(environment, onWarning);
   const homeBeforeFile = homeFrom(flagSettings.get("home") ?? environmentSettings.get("home"));
   const fileSettings = settingsFromConfigFile(locateConfigFile(options, environment, homeBeforeFile));
@@ -83,14 +85,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function settingsFromFlags(flags: Record<string, unknown>): Settings {
+function settingsFromFlags(flags: Record<string, unknown>, flagNames: Record<string, string>): Settings {
   const settings: Settings = new Map();
   const visit = (object: Record<string, unknown>, prefix: string[], written: string[]): void => {
     for (const [name, value] of Object.entries(object)) {
       if (value === undefined) continue;
       const path = [...prefix, ...name.split(".").map(kebabToCamel)];
       const spelled = [...written, name];
-      const source = `flag --${spelled.join(".")}`;
+      const source = `flag --${flagNames[path.join(".")] ?? spelled.join(".")}`;
       if (configSections.has(path.join(".")) && isPlainObject(value)) visit(value, path, spelled);
       else addSetting(settings, path.join("."), value, source);
     }
