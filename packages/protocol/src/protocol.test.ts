@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// Tests for the wire schemas: decoding, typed errors, and OpenAI requests turned into generation requests.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { decodeMessage, encodeMessage } from "./codec.js";
+import { HelexaError } from "./errors.js";
+import { cortexChannelMessageSchema, neuronChannelMessageSchema } from "./jobs.js";
+import {
+  chatCompletionRequestSchema,
+  chatRequestToGeneration,
+  completionRequestSchema,
+  completionRequestToGeneration,
+} from "./openai.js";
+import { helloSchema } from "./session.js";
+
+test("messages round-trip through encode and decode", () => {
+  const start = {
+    type: "job.start" as const,
+    jobId: "j1",
+    request: { model: "m", input: { kind: "text" as const, prompt: "hi" }, sampling: { maxTokens: 4 } },
+  };
+  assert.deepEqual(decodeMessage(cortexChannelMessageSchema, encodeMessage(start)), start);
+  const delta = {
+    type: "job.delta" as const,
+    jobId: "j1",
+    text: "é",
+    usage: { promptTokens: 3, completionTokens: 1 },
+  };
+  assert.deepEqual(decodeMessage(neuronChannelMessageSchema, encodeMessage(delta)), delta);
+});
+
+test("bad JSON and bad shapes are typed protocol errors naming the field", () => {
+  assert.throws(
+    () => decodeMessage(helloSchema, "{nope"),
+    (error: unknown) => HelexaError.is(error) && error.code === "protocol_violation",
+  );
+  assert.throws(
+    () =>
+      decodeMessage(
+        neuronChannelMessageSchema,
+        JSON.stringify({ type: "job.end", jobId: "j", finishReason: "done" }),
+      ),
+    (error: unknown) => HelexaError.is(error) && /finishReason/.test(error.message),
+  );
+  assert.throws(() =>
+    decodeMessage(cortexChannelMessageSchema, JSON.stringify({ type: "job.delta", jobId: "j", text: "" })),
+  );
+});
+
+test("OpenAI chat requests become generation requests; content parts are joined", () => {
+  const body = chatCompletionRequestSchema.parse({
+    model: "m",
+    messages: [
+      { role: "system", content: "be brief" },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "a" },
+          { type: "text", text: "b" },
+        ],
+      },
+    ],
+    max_completion_tokens: 9,
+    max_tokens: 5,
+    stop: "END",
+    seed: 7,
+    temperature: 0,
+  });
+  assert.deepEqual(chatRequestToGeneration(body), {
+    model: "m",
+    input: {
+      kind: "chat",
+      messages: [
+        { role: "system", content: "be brief" },
+        { role: "user", content: "ab" },
+      ],
+    },
+    sampling: { maxTokens: 9, temperature: 0, seed: 7, stop: ["END"] },
+  });
+});
+
+test("completions default to OpenAI's 16 tokens and reject what is not supported", () => {
+  const body = completionRequestSchema.parse({ model: "m", prompt: ["once"] });
+  assert.equal(completionRequestToGeneration(body).sampling.maxTokens, 16);
+  assert.equal(completionRequestSchema.safeParse({ model: "m", prompt: ["a", "b"] }).success, false);
+  assert.equal(
+    chatCompletionRequestSchema.safeParse({ model: "m", messages: [{ role: "user", content: "x" }], n: 2 })
+      .success,
+    false,
+  );
+  assert.equal(
+    chatCompletionRequestSchema.safeParse({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      top_p: 0,
+    }).success,
+    false,
+  );
+  assert.equal(
+    chatCompletionRequestSchema.safeParse({ model: "", messages: [{ role: "user", content: "x" }] }).success,
+    false,
+  );
+});
+
+test("every error code has a status and an OpenAI type", () => {
+  const error = new HelexaError("insufficient_quota", "no credits");
+  assert.equal(error.status, 402);
+  assert.equal(error.isRetryable, false);
+  assert.deepEqual(HelexaError.fromWire(error.toWire()).toWire(), {
+    code: "insufficient_quota",
+    message: "no credits",
+  });
+});
