@@ -32,13 +32,16 @@ function skip(reason) {
 
 /** Tries each way of making a namespace with a no-op, so a failing test is never mistaken for a missing namespace. */
 function findUnshareFlags() {
-  if (process.platform !== "linux") return { flags: null, reason: `network namespaces need Linux (this is ${process.platform})` };
+  if (process.platform !== "linux")
+    return { flags: null, reason: `network namespaces need Linux (this is ${process.platform})` };
   const attempts = [];
   // -r maps us to root inside a new user namespace, which unprivileged users may do; plain -n needs real root.
   for (const flags of ["-rn", "-n"]) {
     const probe = spawnSync("unshare", [flags, "sh", "-c", "ip link set lo up"], { encoding: "utf8" });
     if (probe.error) {
-      attempts.push(`unshare ${flags}: ${probe.error.code === "ENOENT" ? "unshare not found (util-linux)" : probe.error.message}`);
+      attempts.push(
+        `unshare ${flags}: ${probe.error.code === "ENOENT" ? "unshare not found (util-linux)" : probe.error.message}`,
+      );
       if (probe.error.code === "ENOENT") break;
       continue;
     }
@@ -63,8 +66,7 @@ function run(argv) {
       // Die of the same signal so callers see what happened; our forwarding handlers would swallow it.
       for (const name of forwarded) process.removeAllListeners(name);
       process.kill(process.pid, signal);
-    }
-    else process.exit(code ?? 1);
+    } else process.exit(code ?? 1);
   });
 }
 
