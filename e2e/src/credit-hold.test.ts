@@ -8,8 +8,8 @@ import { after, before, describe, test } from "node:test";
 import { worstCaseCost } from "@helexa/cortex";
 import { checkLedgerIntegrity, Ledger, openDatabase } from "@helexa/db";
 import OpenAI from "openai";
-import { freePort, HelexaProcess } from "./__fixtures__/helexa-process.js";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
+import { freePort, HelexaProcess } from "./__fixtures__/helexa-process.js";
 
 const MAX_TOKENS = 8;
 /** Exactly what `helexa up` prices a model the catalog did not know, and the test model's context. */

@@ -19,8 +19,8 @@ import { PROTOCOL_VERSION } from "@helexa/protocol";
 import { createOpenAIUpstreamRuntime } from "@helexa/runtime";
 import OpenAI from "openai";
 import WebSocket from "ws";
-import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
+import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
 
 const PRICES = { prompt: 40_000, completion: 90_000 };
 

@@ -10,8 +10,8 @@ import type { GenerationRequest } from "@helexa/protocol";
 import type { LanguageModelRuntime } from "@helexa/runtime";
 import { createLlamaCppRuntime } from "@helexa/runtime/llama-cpp";
 import OpenAI from "openai";
-import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
+import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
 
 const INITIAL_CREDITS = 10_000_000;
 const PRICES = { prompt: 50_000, completion: 100_000 };
