@@ -9,9 +9,10 @@ import { worstCaseCost } from "@helexa/cortex";
 import { checkLedgerIntegrity, Ledger, openDatabase } from "@helexa/db";
 import OpenAI from "openai";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
-import { freePort, HelexaProcess } from "./__fixtures__/helexa-process.js";
+import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
 
-const MAX_TOKENS = 8;
+// Long enough that every hold is placed while the first jobs still run.
+const MAX_TOKENS = 600;
 /** Exactly what `helexa up` prices a model the catalog did not know, and the test model's context. */
 const price = { contextLength: 2048, pricePromptPerMillion: 50_000, priceCompletionPerMillion: 100_000 };
 const hold = worstCaseCost({ price, contextLength: 2048, maxTokens: MAX_TOKENS });
@@ -105,5 +106,44 @@ describe("credit holds under concurrent requests", () => {
     } finally {
       await database.close();
     }
+  });
+
+  test("the neuron of helexa up does not outlive its parent, even one killed outright", async () => {
+    const workspace = await makeTestWorkspace();
+    const [orchestrator, gateway, control, api] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const parent = new HelexaProcess([
+      "up",
+      "--home",
+      workspace.home,
+      "--model",
+      workspace.modelPath,
+      "--orchestrator-socket",
+      `127.0.0.1:${orchestrator}`,
+      "--gateway-socket",
+      `127.0.0.1:${gateway}`,
+      "--control-socket",
+      `127.0.0.1:${control}`,
+      "--api-socket",
+      `127.0.0.1:${api}`,
+      "--threads",
+      "1",
+    ]);
+    await parent.waitForOutput(/api key/);
+    assert.equal((await fetch(`http://127.0.0.1:${control}/health`)).status, 200);
+    await parent.stop("SIGKILL");
+    await waitUntil(
+      () =>
+        fetch(`http://127.0.0.1:${control}/health`).then(
+          () => false,
+          () => true,
+        ),
+      10_000,
+      "the orphaned neuron to exit",
+    );
   });
 });

@@ -283,6 +283,8 @@ describe("helexa up", () => {
   test("SIGINT shuts helexa up down cleanly, and the ledger and usage rows are exact", async () => {
     const exit = await fabric.stop("SIGINT");
     assert.deepEqual(exit, { code: 0, signal: null }, fabric.stderr.slice(-2000));
+    // The neuron ran in a child process: it is gone too, not orphaned.
+    await assert.rejects(fetch(`${controlUrl}/health`));
 
     const credentials = JSON.parse(await readFile(join(home, "credentials.json"), "utf8"));
     const database = await openDatabase({ dataDir: join(home, "db") });

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
-// SIGINT/SIGTERM: run the command's cleanup once, and let a second signal end the process at once.
+// SIGINT/SIGTERM (or the parent going away): run the command's cleanup once; a second signal ends it at once.
 
-export function onShutdownSignal(cleanup: (signal: NodeJS.Signals) => Promise<void>): void {
+export function onShutdownSignal(cleanup: (reason: string) => Promise<void>): void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
+  const handler = (reason: string) => {
     if (stopping) {
-      process.stderr.write(`helexa: ${signal} again, exiting now\n`);
+      process.stderr.write(`helexa: ${reason} again, exiting now\n`);
       process.exit(130);
     }
     stopping = true;
-    process.stderr.write(`helexa: ${signal}, shutting down (send it again to force)\n`);
-    cleanup(signal).then(
+    process.stderr.write(`helexa: ${reason}, shutting down (send it again to force)\n`);
+    cleanup(reason).then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`helexa: shutdown failed: ${(error as Error).message}\n`);
@@ -18,6 +18,8 @@ export function onShutdownSignal(cleanup: (signal: NodeJS.Signals) => Promise<vo
       },
     );
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  process.on("SIGINT", () => handler("SIGINT"));
+  process.on("SIGTERM", () => handler("SIGTERM"));
+  // A process started with an IPC channel (the neuron of `helexa up`) must not outlive its parent.
+  if (process.send) process.on("disconnect", () => handler("parent process gone"));
 }

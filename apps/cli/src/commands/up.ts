@@ -2,19 +2,21 @@
 // `helexa up`: cortex and one native neuron on this machine, the embedded database, a key that works at once.
 
 import { join } from "node:path";
-import { ensureLocalFabric } from "@helexa/cortex";
+import type { Config } from "@helexa/config";
+import { type Cortex, ensureLocalFabric } from "@helexa/cortex";
 import { openDatabase } from "@helexa/db";
 import { generateTinyModel } from "@helexa/gguf";
-import { defaultModel } from "@helexa/models";
+import { defaultModel, resolveModelSource } from "@helexa/models";
+import { modelIdOf } from "@helexa/neuron";
 import { HelexaError } from "@helexa/protocol";
-import type { LanguageModelRuntime } from "@helexa/runtime";
-import { prepareCommand } from "../context.js";
+import { modelProgress, prepareCommand } from "../context.js";
+import { NeuronProcess } from "../neuron-process.js";
 import { onShutdownSignal } from "../shutdown.js";
 import { startCortexFromConfig } from "./cortex.js";
-import { createRuntimeFromConfig, startNeuronFromConfig } from "./neuron.js";
 
-const summary = `Starts a whole fabric on this machine: cortex (orchestrator and gateway), one native neuron
-serving the default model, and the embedded database. Prints the gateway URL and an API key.`;
+const summary = `Starts a whole fabric on this machine: cortex (orchestrator and gateway) with the embedded
+database, and one native neuron serving the default model in a process of its own. Prints the
+gateway URL and an API key.`;
 
 /** The generated model `up` falls back to when the default model cannot be downloaded. */
 const FALLBACK_MODEL_FILE = "helexa-tiny.gguf";
@@ -44,24 +46,25 @@ export async function runUpCommand(argv: string[]): Promise<void> {
         "helexa up needs both the orchestrator and the gateway socket",
       );
     }
-    const runtime = await loadUpModel(config, log);
-    cleanups.push(async () => {
-      await runtime[Symbol.asyncDispose]();
-    });
-    const neuron = await startNeuronFromConfig(config, runtime, log, {
-      url: cortex.orchestratorUrl,
+    const modelPath = await resolveUpModel(config);
+    const neuron = new NeuronProcess({
+      args: neuronArguments(config, modelPath, cortex.orchestratorUrl),
       token: credentials.neuronToken,
-      // Everything is on this machine: ICE stays on loopback.
-      iceBindAddress: config.ice.bindAddress ?? "127.0.0.1",
+      log,
+      onGiveUp: (reason) => {
+        log.error("up.neuron_given_up", { reason });
+        process.kill(process.pid, "SIGTERM");
+      },
     });
     cleanups.push(() => neuron.stop());
-    const modelId = runtime.models()[0]?.id ?? "";
+    await Promise.all([neuron.start(), neuronJoined(cortex)]);
+    const modelId = modelIdOf(config.neuron.model ?? modelPath, modelPath);
     process.stdout.write(
       banner({
         gatewayUrl: cortex.gatewayUrl,
         apiKey: credentials.apiKey,
         modelId,
-        neuronApi: neuron.apiUrl,
+        neuronApi: config.neuron.apiSocket ? `http://${config.neuron.apiSocket}` : null,
       }),
     );
   } catch (error) {
@@ -71,24 +74,75 @@ export async function runUpCommand(argv: string[]): Promise<void> {
   onShutdownSignal(cleanup);
 }
 
-async function loadUpModel(
-  config: Parameters<typeof createRuntimeFromConfig>[0],
-  log: Parameters<typeof createRuntimeFromConfig>[1],
-): Promise<LanguageModelRuntime> {
+/** The model file to serve: the one named, else the default model, else a generated one when offline. */
+async function resolveUpModel(config: Config): Promise<string> {
   const named = config.neuron.model;
-  if (named || config.neuron.upstreamUrl) return createRuntimeFromConfig(config, log, named);
+  const progress = modelProgress();
   try {
-    return await createRuntimeFromConfig(config, log, defaultModel.id);
+    const path = await resolveModelSource(named ?? defaultModel.id, config.neuron.modelsDir, {
+      onProgress: progress.onDownloadProgress,
+    });
+    progress.finish();
+    return path;
   } catch (error) {
-    if (!HelexaError.is(error) || (error.code !== "download_failed" && error.code !== "checksum_mismatch"))
+    progress.finish(error);
+    if (
+      named ||
+      !HelexaError.is(error) ||
+      (error.code !== "download_failed" && error.code !== "checksum_mismatch")
+    ) {
       throw error;
+    }
     process.stderr.write(
       `helexa: the default model could not be fetched (${error.message}); serving a generated model instead\n`,
     );
   }
   const path = join(config.neuron.modelsDir, FALLBACK_MODEL_FILE);
   await generateTinyModel({ path, preset: "bench", seed: 1 });
-  return createRuntimeFromConfig(config, log, path);
+  return path;
+}
+
+function neuronArguments(config: Config, modelPath: string, orchestratorUrl: string): string[] {
+  const args = [
+    "--cortex",
+    orchestratorUrl,
+    "--model",
+    modelPath,
+    "--name",
+    config.neuron.name,
+    "--home",
+    config.home,
+    "--models-dir",
+    config.neuron.modelsDir,
+    "--control-socket",
+    config.neuron.controlSocket,
+    "--api-socket",
+    config.neuron.apiSocket,
+    "--threads",
+    String(config.neuron.threads),
+    "--slots",
+    String(config.neuron.slots),
+    "--gpu",
+    config.neuron.gpu,
+    "--log-level",
+    config.log.level,
+    // Everything is on this machine: ICE stays on loopback.
+    "--ice-bind-address",
+    config.ice.bindAddress ?? "127.0.0.1",
+  ];
+  return args;
+}
+
+/** Resolves when a neuron is ready in cortex's registry. */
+function neuronJoined(cortex: Cortex): Promise<void> {
+  if (cortex.registry.list().some((session) => session.ready)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const stop = cortex.registry.onChange((event) => {
+      if (event !== "added") return;
+      stop();
+      resolve();
+    });
+  });
 }
 
 function banner(options: {
