@@ -460,6 +460,6 @@ function bigintParameter(value: number | null): string | null {
   return String(value);
 }
 
-function formatCredits(microCredits: number): string {
+export function formatCredits(microCredits: number): string {
   return (microCredits / 1_000_000).toFixed(6).replace(/\.?0+$/, "");
 }

@@ -125,6 +125,46 @@ describeOnEachBackend("Ledger", (backend) => {
     },
   );
 
+  backend.test(
+    "a hold alone in its flush takes the one-statement path with the same rules",
+    async ({ db }) => {
+      await using ledger = new Ledger({ db });
+      const account = await fundedAccount(db, ledger, 3 * credit);
+      const jobIds = [randomUUID(), randomUUID(), randomUUID()];
+      // One at a time: each is alone in its flush.
+      for (const jobId of jobIds) {
+        const hold = await ledger.placeHold({
+          jobId,
+          accountId: account.id,
+          amount: credit,
+          job: { model: "m" },
+        });
+        assert.equal(hold.status, "active");
+        assert.ok(hold.ledgerAccountId.length > 0);
+      }
+      await assert.rejects(
+        ledger.placeHold({ jobId: randomUUID(), accountId: account.id, amount: 1 }),
+        (error: unknown) => isQuotaError(error) && /0 are available/.test((error as Error).message),
+      );
+      // Placing the same job's hold again is answered with the hold it has, not a second one.
+      const again = await ledger.placeHold({ jobId: jobIds[0]!, accountId: account.id, amount: credit });
+      assert.equal(again.jobId, jobIds[0]);
+      assert.deepEqual(await ledger.getBalance(account.id), {
+        balance: 3 * credit,
+        held: 3 * credit,
+        available: 0,
+      });
+      const job = await createJobStore({ db }).getJob(jobIds[1]!);
+      assert.equal(job?.status, "running");
+      assert.equal(job?.holdAmount, credit);
+      await ledger.settleHold({ jobId: jobIds[1]!, cost: 10, operatorAccountId: null });
+      assert.deepEqual(await checkLedgerIntegrity({ db }), {
+        unbalancedTransactions: 0,
+        mismatchedBalances: 0,
+      });
+    },
+  );
+
   backend.test("two ledgers (two cortex nodes) on one account never overdraw it", async (database) => {
     await using first = new Ledger({ db: database.db });
     const account = await fundedAccount(database.db, first, 10 * credit);
