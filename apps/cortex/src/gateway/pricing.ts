@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // What a job costs: prices in micro-credits per million tokens, rounded up to whole micro-credits.
 
+import { computeCost } from "@helexa/db";
 import type { Usage } from "@helexa/protocol";
 
 export interface ModelPrice {
@@ -9,13 +10,14 @@ export interface ModelPrice {
   priceCompletionPerMillion: number;
 }
 
-const MILLION = 1_000_000;
-
+/** The ledger's own cost rule (exact integers, rounded up once), so a hold always covers its settlement. */
 export function costOf(usage: Usage, price: ModelPrice): number {
-  const scaled =
-    usage.promptTokens * price.pricePromptPerMillion +
-    usage.completionTokens * price.priceCompletionPerMillion;
-  return Math.ceil(scaled / MILLION);
+  return computeCost({
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    pricePromptPerMillion: price.pricePromptPerMillion,
+    priceCompletionPerMillion: price.priceCompletionPerMillion,
+  });
 }
 
 /**
