@@ -9,7 +9,7 @@ import { worstCaseCost } from "@helexa/cortex";
 import { checkLedgerIntegrity, Ledger, openDatabase } from "@helexa/db";
 import OpenAI from "openai";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
-import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
+import { type HelexaProcess, startUp, waitUntil } from "./__fixtures__/helexa-process.js";
 
 // Long enough that every hold is placed while the first jobs still run.
 const MAX_TOKENS = 600;
@@ -27,34 +27,13 @@ describe("credit holds under concurrent requests", () => {
   before(async () => {
     const workspace = await makeTestWorkspace();
     home = workspace.home;
-    const [orchestrator, gateway, control, api] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    fabric = new HelexaProcess(
-      [
-        "up",
-        "--home",
-        home,
-        "--model",
-        workspace.modelPath,
-        "--orchestrator-socket",
-        `127.0.0.1:${orchestrator}`,
-        "--gateway-socket",
-        `127.0.0.1:${gateway}`,
-        "--control-socket",
-        `127.0.0.1:${control}`,
-        "--api-socket",
-        `127.0.0.1:${api}`,
-        "--threads",
-        "1",
-      ],
-      { HELEXA_LEDGER_INITIAL_CREDITS: String(credits) },
-    );
-    const [, key] = await fabric.waitForOutput(/api key\s+(sk-hx-\S+)/);
-    client = new OpenAI({ apiKey: key ?? "", baseURL: `http://127.0.0.1:${gateway}/v1`, maxRetries: 0 });
+    const up = await startUp({
+      home,
+      modelPath: workspace.modelPath,
+      environment: { HELEXA_LEDGER_INITIAL_CREDITS: String(credits) },
+    });
+    fabric = up.fabric;
+    client = new OpenAI({ apiKey: up.apiKey, baseURL: `${up.gatewayUrl}/v1`, maxRetries: 0 });
   });
 
   after(async () => {
@@ -110,35 +89,12 @@ describe("credit holds under concurrent requests", () => {
 
   test("the neuron of helexa up does not outlive its parent, even one killed outright", async () => {
     const workspace = await makeTestWorkspace();
-    const [orchestrator, gateway, control, api] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    const parent = new HelexaProcess([
-      "up",
-      "--home",
-      workspace.home,
-      "--model",
-      workspace.modelPath,
-      "--orchestrator-socket",
-      `127.0.0.1:${orchestrator}`,
-      "--gateway-socket",
-      `127.0.0.1:${gateway}`,
-      "--control-socket",
-      `127.0.0.1:${control}`,
-      "--api-socket",
-      `127.0.0.1:${api}`,
-      "--threads",
-      "1",
-    ]);
-    await parent.waitForOutput(/api key/);
-    assert.equal((await fetch(`http://127.0.0.1:${control}/health`)).status, 200);
+    const { fabric: parent, controlUrl } = await startUp(workspace);
+    assert.equal((await fetch(`${controlUrl}/health`)).status, 200);
     await parent.stop("SIGKILL");
     await waitUntil(
       () =>
-        fetch(`http://127.0.0.1:${control}/health`).then(
+        fetch(`${controlUrl}/health`).then(
           () => false,
           () => true,
         ),

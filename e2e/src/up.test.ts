@@ -11,7 +11,7 @@ import type { LanguageModelRuntime } from "@helexa/runtime";
 import { createLlamaCppRuntime } from "@helexa/runtime/llama-cpp";
 import OpenAI from "openai";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
-import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
+import { type HelexaProcess, startUp, waitUntil } from "./__fixtures__/helexa-process.js";
 
 const INITIAL_CREDITS = 10_000_000;
 const PRICES = { prompt: 50_000, completion: 100_000 };
@@ -30,34 +30,7 @@ describe("helexa up", () => {
   before(async () => {
     const workspace = await makeTestWorkspace();
     home = workspace.home;
-    const [orchestrator, gateway, control, api] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    controlUrl = `http://127.0.0.1:${control}`;
-    fabric = new HelexaProcess([
-      "up",
-      "--home",
-      home,
-      "--model",
-      workspace.modelPath,
-      "--orchestrator-socket",
-      `127.0.0.1:${orchestrator}`,
-      "--gateway-socket",
-      `127.0.0.1:${gateway}`,
-      "--control-socket",
-      `127.0.0.1:${control}`,
-      "--api-socket",
-      `127.0.0.1:${api}`,
-      "--threads",
-      "1",
-    ]);
-    const [, url] = await fabric.waitForOutput(/gateway\s+(http:\/\/\S+)\/v1/);
-    const [, key] = await fabric.waitForOutput(/api key\s+(sk-hx-\S+)/);
-    gatewayUrl = url ?? "";
-    apiKey = key ?? "";
+    ({ fabric, gatewayUrl, controlUrl, apiKey } = await startUp({ home, modelPath: workspace.modelPath }));
     client = new OpenAI({ apiKey, baseURL: `${gatewayUrl}/v1`, maxRetries: 0 });
     direct = await createLlamaCppRuntime({
       models: [{ id: TEST_MODEL_ID, path: workspace.modelPath }],

@@ -83,3 +83,41 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+export interface RunningUp {
+  fabric: HelexaProcess;
+  gatewayUrl: string;
+  controlUrl: string;
+  apiKey: string;
+}
+
+/** `helexa up` on free loopback ports with the given model; resolves once it printed its key. */
+export async function startUp(options: {
+  home: string;
+  modelPath: string;
+  environment?: Record<string, string>;
+}): Promise<RunningUp> {
+  const [orchestrator, gateway, control, api] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const fabric = new HelexaProcess(
+    [
+      "up",
+      ...["--home", options.home, "--model", options.modelPath, "--threads", "1"],
+      ...["--orchestrator-socket", `127.0.0.1:${orchestrator}`, "--gateway-socket", `127.0.0.1:${gateway}`],
+      ...["--control-socket", `127.0.0.1:${control}`, "--api-socket", `127.0.0.1:${api}`],
+    ],
+    options.environment,
+  );
+  const [, gatewayUrl] = await fabric.waitForOutput(/gateway\s+(http:\/\/\S+)\/v1/);
+  const [, apiKey] = await fabric.waitForOutput(/api key\s+(sk-hx-\S+)/);
+  return {
+    fabric,
+    gatewayUrl: gatewayUrl ?? "",
+    apiKey: apiKey ?? "",
+    controlUrl: `http://127.0.0.1:${control}`,
+  };
+}
