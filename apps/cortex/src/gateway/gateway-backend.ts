@@ -121,7 +121,6 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
       const jobAbort = new AbortController();
       const onClientGone = () => jobAbort.abort(signal.reason);
       signal.addEventListener("abort", onClientGone, { once: true });
-      const parts = neuron.startJob({ jobId, request, signal: jobAbort.signal });
       const base = {
         jobId,
         accountId: caller.accountId,
@@ -130,6 +129,19 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
         neuronId: neuron.neuronId,
         operatorAccountId: neuron.operatorAccountId,
       };
+      let parts: AsyncIterable<StreamPart>;
+      try {
+        parts = neuron.startJob({ jobId, request, signal: jobAbort.signal });
+      } catch (error) {
+        // The job never ran: once its hold stands, release it by settling at nothing.
+        signal.removeEventListener("abort", onClientGone);
+        const usage = { promptTokens: 0, completionTokens: 0 };
+        hold.then(
+          () => settle({ ...base, usage, cost: 0, status: "failed" }),
+          () => {},
+        );
+        throw error;
+      }
       log.debug("job.placed", { requestId, jobId, neuronId: neuron.neuronId, model: request.model });
       return {
         headers: { "x-helexa-neuron": neuron.neuronId, "x-helexa-job": jobId },
