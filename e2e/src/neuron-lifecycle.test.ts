@@ -33,7 +33,14 @@ describe("cortex and a neuron as separate processes", () => {
   let gatewayUrl: string;
   let neuronApiUrl: string;
   let client: OpenAI;
-  let fixture: { accountId: string; apiKey: string; neuronId: string; neuronToken: string };
+  let fixture: {
+    accountId: string;
+    apiKey: string;
+    neuronId: string;
+    neuronToken: string;
+    secondNeuronId: string;
+    secondNeuronToken: string;
+  };
 
   before(async () => {
     ({ home, modelPath } = await makeTestWorkspace());
@@ -47,6 +54,7 @@ describe("cortex and a neuron as separate processes", () => {
       const { key } = await apiKeys.createApiKey({ accountId: account.id, name: "e2e" });
       const neurons = createNeuronStore({ db: database.db });
       const { neuronId, token } = await neurons.registerNeuron({ accountId: account.id, name: "e2e neuron" });
+      const second = await neurons.registerNeuron({ accountId: account.id, name: "second e2e neuron" });
       await createModelCatalog({ db: database.db }).upsertModel({
         id: TEST_MODEL_ID,
         contextLength: 2048,
@@ -58,7 +66,14 @@ describe("cortex and a neuron as separate processes", () => {
       await ledger.close();
       await apiKeys.close();
       await neurons.close();
-      fixture = { accountId: account.id, apiKey: key, neuronId, neuronToken: token };
+      fixture = {
+        accountId: account.id,
+        apiKey: key,
+        neuronId,
+        neuronToken: token,
+        secondNeuronId: second.neuronId,
+        secondNeuronToken: second.token,
+      };
     } finally {
       await database.close();
     }
@@ -190,6 +205,35 @@ describe("cortex and a neuron as separate processes", () => {
     assert.equal(error.error.code, "protocol_version_unsupported");
     assert.match(error.error.message, new RegExp(PROTOCOL_VERSION));
     assert.equal(closed, 4000);
+  });
+
+  test("a neuron that stops answering leaves after three missed heartbeats and rejoins when it wakes", async () => {
+    await using frozen = await startNeuron(fixture.secondNeuronToken);
+    await frozen.waitForOutput(/serving/);
+    const online = async () => (await neuronsOnline()).map((neuron) => neuron.id);
+    await waitUntil(
+      async () => (await online()).includes(fixture.secondNeuronId),
+      10_000,
+      "the second neuron",
+    );
+    frozen.child.kill("SIGSTOP");
+    const stoppedAt = Date.now();
+    await waitUntil(
+      async () => !(await online()).includes(fixture.secondNeuronId),
+      25_000,
+      "cortex to drop it",
+    );
+    const silentFor = Date.now() - stoppedAt;
+    assert.ok(silentFor >= 9_000, `dropped after ${silentFor} ms: before two heartbeats were missed`);
+    assert.ok((await online()).includes(fixture.neuronId), "the other neuron stays");
+    frozen.child.kill("SIGCONT");
+    await waitUntil(
+      async () => (await online()).includes(fixture.secondNeuronId),
+      20_000,
+      "the neuron to rejoin",
+    );
+    await frozen.stop("SIGTERM");
+    await waitUntil(async () => !(await online()).includes(fixture.secondNeuronId), 5_000, "a clean leave");
   });
 
   test("a neuron killed mid-stream ends the stream with a clear error and leaves the registry", async () => {
