@@ -136,6 +136,8 @@ export class OrchestratorServer {
         );
         return;
       }
+      // The neuron may have hung up while its token was checked: nothing is left to start.
+      if (socket.readyState !== socket.OPEN) return;
       this.#startSession(socket, identity, hello.name);
     });
     socket.on("error", (error) => log.warn("neuron.socket_error", { message: error.message }));
