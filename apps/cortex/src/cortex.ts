@@ -4,6 +4,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { SocketAddress } from "@helexa/config";
 import type { Logger } from "@helexa/log";
 import { createOpenAIHandler } from "@helexa/openai-http";
 import type { IceServer } from "@helexa/protocol";
@@ -11,11 +12,6 @@ import { createGatewayBackend, type GatewayStore } from "./gateway/gateway-backe
 import { NeuronRegistry } from "./orchestrator/neuron-registry.js";
 import type { NeuronSession } from "./orchestrator/neuron-session.js";
 import { type NeuronIdentity, OrchestratorServer } from "./orchestrator/orchestrator-server.js";
-
-export interface SocketAddress {
-  host: string;
-  port: number;
-}
 
 /** What cortex needs from the database; `createDatabaseCortexStore` gives it over @helexa/db. */
 export interface CortexStore extends GatewayStore {

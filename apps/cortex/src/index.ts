@@ -6,7 +6,6 @@ export {
   CortexConfigurationError,
   type CortexOptions,
   type CortexStore,
-  type SocketAddress,
   startCortex,
 } from "./cortex.js";
 export { createDatabaseCortexStore, type DatabaseCortexStoreOptions } from "./database-store.js";

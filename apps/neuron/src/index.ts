@@ -3,5 +3,5 @@
 
 export { CortexLink, type CortexLinkOptions, type LinkState } from "./cortex-link.js";
 export { JobRunner, type JobRunnerOptions } from "./job-runner.js";
-export { type Neuron, type NeuronOptions, type SocketAddress, startNeuron } from "./neuron.js";
+export { type Neuron, type NeuronOptions, startNeuron } from "./neuron.js";
 export { createNeuronRuntime, modelIdOf, type NeuronRuntimeOptions } from "./neuron-runtime.js";

@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, totalmem } from "node:os";
+import type { SocketAddress } from "@helexa/config";
 import type { Logger } from "@helexa/log";
 import type { Peer } from "@helexa/mesh";
 import { createOpenAIHandler } from "@helexa/openai-http";
@@ -14,11 +15,6 @@ import { createControlServer } from "./control-server.js";
 import { CortexLink } from "./cortex-link.js";
 import { JobRunner } from "./job-runner.js";
 import { createLocalApiBackend } from "./local-api-backend.js";
-
-export interface SocketAddress {
-  host: string;
-  port: number;
-}
 
 export interface NeuronOptions {
   name: string;
