@@ -12,6 +12,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { lockDataDirectory } from "./data-directory-lock.js";
 import { schema } from "./schema.js";
 
 export type Schema = typeof schema;
@@ -104,16 +105,25 @@ async function openPglite(options: { dataDir: string | undefined; migrationsFold
   if (isDirectory && options.dataDir) {
     await mkdir(path.dirname(path.resolve(options.dataDir)), { recursive: true });
   }
-  const client = await PGlite.create(options.dataDir);
+  const lock = isDirectory && options.dataDir ? await lockDataDirectory(path.resolve(options.dataDir)) : null;
+  let client: PGlite;
+  try {
+    client = await PGlite.create(options.dataDir);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const db = drizzlePglite({ client, schema });
   try {
     await migratePglite(db, { migrationsFolder: options.migrationsFolder });
   } catch (error) {
     await client.close();
+    await lock?.release();
     throw error;
   }
   const close = async () => {
     if (!client.closed) await client.close();
+    await lock?.release();
   };
   return { db: db as DrizzleDatabase, kind: "pglite" as const, close, [Symbol.asyncDispose]: close };
 }
