@@ -18,8 +18,13 @@ export function onShutdownSignal(cleanup: (reason: string) => Promise<void>): vo
       },
     );
   };
-  process.on("SIGINT", () => handler("SIGINT"));
   process.on("SIGTERM", () => handler("SIGTERM"));
-  // A process started with an IPC channel (the neuron of `helexa up`) must not outlive its parent.
-  if (process.send) process.on("disconnect", () => handler("parent process gone"));
+  if (process.send) {
+    // The neuron of `helexa up`: Ctrl-C reaches the whole process group, but its parent stops it
+    // (with SIGTERM) in the right order; and it must not outlive that parent, however it dies.
+    process.on("SIGINT", () => {});
+    process.on("disconnect", () => handler("parent process gone"));
+  } else {
+    process.on("SIGINT", () => handler("SIGINT"));
+  }
 }
