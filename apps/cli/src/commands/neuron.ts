@@ -29,12 +29,7 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
     );
   }
   const runtime = await createRuntimeFromConfig(config, log);
-  const neuron = await startNeuronFromConfig(
-    config,
-    runtime,
-    log,
-    config.neuron.cortexUrl ? { url: config.neuron.cortexUrl, token: config.neuron.token ?? "" } : null,
-  );
+  const neuron = await startNeuronFromConfig(config, runtime, log);
   process.stdout.write(
     [
       `neuron ${config.neuron.name} serving ${runtime
@@ -57,11 +52,8 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
   });
 }
 
-export async function createRuntimeFromConfig(
-  config: Config,
-  log: Logger,
-  model = config.neuron.model,
-): Promise<LanguageModelRuntime> {
+async function createRuntimeFromConfig(config: Config, log: Logger): Promise<LanguageModelRuntime> {
+  const model = config.neuron.model;
   const progress = modelProgress();
   try {
     const runtime = await createNeuronRuntime({
@@ -90,23 +82,19 @@ export async function createRuntimeFromConfig(
   }
 }
 
-export function startNeuronFromConfig(
-  config: Config,
-  runtime: LanguageModelRuntime,
-  log: Logger,
-  cortex: { url: string; token: string; iceBindAddress?: string } | null,
-): Promise<Neuron> {
+function startNeuronFromConfig(config: Config, runtime: LanguageModelRuntime, log: Logger): Promise<Neuron> {
   const controlSocket = socketOf(config.neuron.controlSocket);
   const apiSocket = socketOf(config.neuron.apiSocket);
-  const iceBindAddress = cortex?.iceBindAddress ?? config.ice.bindAddress;
+  const { cortexUrl, token } = config.neuron;
+  const iceBindAddress = config.ice.bindAddress;
   return startNeuron({
     name: config.neuron.name,
     runtime,
-    ...(cortex
+    ...(cortexUrl && token
       ? {
           cortex: {
-            url: cortex.url,
-            token: cortex.token,
+            url: cortexUrl,
+            token,
             ...(iceBindAddress ? { iceBindAddress } : {}),
             ...(config.ice.portRangeBegin !== undefined && config.ice.portRangeEnd !== undefined
               ? { icePortRange: { begin: config.ice.portRangeBegin, end: config.ice.portRangeEnd } }

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "@helexa/log";
 import type { Generation, OpenAIBackend } from "@helexa/openai-http";
-import { type GenerationRequest, HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
+import { HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
 import type { StreamPart } from "@helexa/runtime";
 import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
 import { costOf, type ModelPrice, worstCaseCost } from "./pricing.js";
@@ -145,7 +145,7 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
       log.debug("job.placed", { requestId, jobId, neuronId: neuron.neuronId, model: request.model });
       return {
         headers: { "x-helexa-neuron": neuron.neuronId, "x-helexa-job": jobId },
-        parts: metered({ parts, hold, jobAbort, signal, onClientGone, price, base, settle, request }),
+        parts: metered({ parts, hold, jobAbort, signal, onClientGone, price, base, settle }),
       };
     },
 
@@ -164,7 +164,6 @@ async function* metered(job: {
   price: ModelPrice;
   base: Omit<Settlement, "usage" | "cost" | "status">;
   settle: (settlement: Settlement) => void;
-  request: GenerationRequest;
 }): AsyncIterable<StreamPart> {
   let delivered: Usage = { promptTokens: 0, completionTokens: 0 };
   let holdPlaced = false;

@@ -179,7 +179,7 @@ export class OrchestratorServer {
       try {
         message = decodeMessage(neuronSessionMessageSchema, data.toString());
       } catch (error) {
-        send(session, { type: "error", error: (error as HelexaError).toWire() });
+        session.sendSession({ type: "error", error: (error as HelexaError).toWire() });
         return;
       }
       switch (message.type) {
@@ -224,8 +224,4 @@ export class OrchestratorServer {
       iceServers: this.#options.iceServers,
     });
   }
-}
-
-function send(session: NeuronSession, message: CortexSessionMessage): void {
-  session.sendSession(message);
 }
