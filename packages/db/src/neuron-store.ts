@@ -90,6 +90,7 @@ export function createNeuronStore(options: NeuronStoreOptions): NeuronStore {
           accountId: neurons.accountId,
           name: neurons.name,
           prefix: neurons.prefix,
+          lastCapabilities: neurons.lastCapabilities,
           createdAt: neurons.createdAt,
           lastSeenAt: neurons.lastSeenAt,
           revokedAt: neurons.revokedAt,

@@ -5,10 +5,12 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   check,
   customType,
   index,
   integer,
+  jsonb,
   pgTable,
   text,
   timestamp,
@@ -55,6 +57,11 @@ export const accounts = pgTable(
     email: text("email").unique(),
     name: text("name").notNull(),
     role: text("role", { enum: accountRoles }).notNull().default("user"),
+    /** An argon2id hash; null for accounts that sign in only with GitHub or Google. */
+    passwordHash: text("password_hash"),
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true, mode: "date" }),
+    /** A suspended account cannot sign in, and its sessions and keys stop working at once. */
+    suspendedAt: timestamp("suspended_at", { withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
   },
   (table) => [check("accounts_role_check", sql`${table.role} in ('admin', 'user')`)],
@@ -192,11 +199,25 @@ export const apiKeys = pgTable(
     prefix: text("prefix").notNull(),
     /** sha256 of the whole key, hex. The key itself is shown once and never stored. */
     secretHash: text("secret_hash").notNull().unique(),
+    /** Micro-credits this key may spend in all; null for no limit beyond the account's balance. */
+    spendLimit: microCredits("spend_limit"),
+    /** Requests per minute; null for no limit. */
+    rateLimitPerMinute: integer("rate_limit_per_minute"),
+    /** Micro-credits charged to this key so far, kept in step with its settlements. */
+    spent: microCredits("spent").notNull().default(0),
     createdAt: createdAt(),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
   },
-  (table) => [index("api_keys_account_index").on(table.accountId)],
+  (table) => [
+    index("api_keys_account_index").on(table.accountId),
+    check("api_keys_spend_limit_check", sql`${table.spendLimit} is null or ${table.spendLimit} > 0`),
+    check(
+      "api_keys_rate_limit_check",
+      sql`${table.rateLimitPerMinute} is null or ${table.rateLimitPerMinute} > 0`,
+    ),
+    check("api_keys_spent_check", sql`${table.spent} >= 0`),
+  ],
 );
 
 export const neurons = pgTable(
@@ -210,6 +231,8 @@ export const neurons = pgTable(
     name: text("name").notNull(),
     prefix: text("prefix").notNull(),
     tokenHash: text("token_hash").notNull().unique(),
+    /** What the neuron last said it is (runtime, hardware, models), kept for when it is offline. */
+    lastCapabilities: jsonb("last_capabilities"),
     createdAt: createdAt(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
@@ -292,6 +315,166 @@ export const usageRecords = pgTable(
   (table) => [index("usage_records_account_created_index").on(table.accountId, table.createdAt)],
 );
 
+/** A signed-in browser: the session cookie names a row here, so ending a session takes effect at once. */
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    userAgent: text("user_agent"),
+    address: text("address"),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    endedAt: timestamp("ended_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [index("auth_sessions_account_index").on(table.accountId)],
+);
+
+/** An account's sign-in at GitHub or Google. */
+export const oauthIdentities = pgTable(
+  "oauth_identities",
+  {
+    provider: text("provider").notNull(),
+    providerAccountId: text("provider_account_id").notNull(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex("oauth_identities_provider_unique").on(table.provider, table.providerAccountId),
+    index("oauth_identities_account_index").on(table.accountId),
+  ],
+);
+
+export const emailTokenPurposes = ["verify_email", "reset_password"] as const;
+export type EmailTokenPurpose = (typeof emailTokenPurposes)[number];
+
+/** One-time links sent by email; stored as a sha256 hash like every other secret. */
+export const emailTokens = pgTable(
+  "email_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: emailTokenPurposes }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    check("email_tokens_purpose_check", sql`${table.purpose} in ('verify_email', 'reset_password')`),
+    index("email_tokens_account_index").on(table.accountId),
+  ],
+);
+
+/** Sign-in attempts, counted per email and per address to rate-limit guessing across every cortex. */
+export const signInAttempts = pgTable(
+  "sign_in_attempts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    email: text("email").notNull(),
+    address: text("address").notNull(),
+    succeeded: boolean("succeeded").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index("sign_in_attempts_email_index").on(table.email, table.createdAt),
+    index("sign_in_attempts_address_index").on(table.address, table.createdAt),
+  ],
+);
+
+export const paymentProviders = ["stripe", "dev"] as const;
+export type PaymentProvider = (typeof paymentProviders)[number];
+export const purchaseStatuses = ["pending", "paid", "expired"] as const;
+export type PurchaseStatus = (typeof purchaseStatuses)[number];
+
+/** A credit pack bought through a checkout: pending until the provider says it was paid. */
+export const purchases = pgTable(
+  "purchases",
+  {
+    /** The provider's checkout session id. */
+    id: text("id").primaryKey(),
+    provider: text("provider", { enum: paymentProviders }).notNull(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "restrict" }),
+    packId: text("pack_id").notNull(),
+    credits: microCredits("credits").notNull(),
+    /** What the customer pays, in the currency's smallest unit (cents). */
+    priceAmount: integer("price_amount").notNull(),
+    currency: text("currency").notNull(),
+    status: text("status", { enum: purchaseStatuses }).notNull().default("pending"),
+    ledgerTransactionId: text("ledger_transaction_id"),
+    createdAt: createdAt(),
+    paidAt: timestamp("paid_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    check("purchases_provider_check", sql`${table.provider} in ('stripe', 'dev')`),
+    check("purchases_status_check", sql`${table.status} in ('pending', 'paid', 'expired')`),
+    check("purchases_credits_check", sql`${table.credits} > 0`),
+    index("purchases_account_index").on(table.accountId, table.createdAt),
+  ],
+);
+
+/** Every payment event handled, by its provider's event id: a replay finds its row and changes nothing. */
+export const paymentEvents = pgTable("payment_events", {
+  id: text("id").primaryKey(),
+  provider: text("provider", { enum: paymentProviders }).notNull(),
+  type: text("type").notNull(),
+  purchaseId: text("purchase_id"),
+  /** What handling the event did: "credited", "ignored", "expired"... for people reading the log. */
+  outcome: text("outcome").notNull(),
+  receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
+
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    model: text("model").notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [index("conversations_account_index").on(table.accountId, table.updatedAt)],
+);
+
+export const messageRoles = ["system", "user", "assistant"] as const;
+export type MessageRole = (typeof messageRoles)[number];
+
+export const conversationMessages = pgTable(
+  "conversation_messages",
+  {
+    id: text("id").primaryKey(),
+    conversationId: text("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    role: text("role", { enum: messageRoles }).notNull(),
+    content: text("content").notNull(),
+    /** The job that wrote an assistant reply; its cost is the job's. */
+    jobId: text("job_id"),
+    model: text("model"),
+    cost: microCredits("cost"),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    /** Why a reply ended early: "stopped", "insufficient_quota", an error's message. */
+    finishNote: text("finish_note"),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    check("conversation_messages_role_check", sql`${table.role} in ('system', 'user', 'assistant')`),
+    index("conversation_messages_conversation_index").on(table.conversationId, table.createdAt),
+  ],
+);
+
 /** Every table, for drizzle's relational queries and for other packages that query directly. */
 export const schema = {
   accounts,
@@ -304,4 +487,12 @@ export const schema = {
   models,
   jobs,
   usageRecords,
+  authSessions,
+  oauthIdentities,
+  emailTokens,
+  signInAttempts,
+  purchases,
+  paymentEvents,
+  conversations,
+  conversationMessages,
 };
