@@ -34,6 +34,9 @@ function ensureInstalled() {
 function build() {
   step("building (tsc -b)");
   run("npx", ["tsc", "-b"]);
+  // turbo reuses the last build while the portal's sources and its packages are unchanged.
+  step("building the portal (next build)");
+  run("npx", ["turbo", "run", "build", "--filter=@helexa/portal", "--output-logs=errors-only"]);
 }
 
 if (mode === "up") {

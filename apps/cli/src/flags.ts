@@ -3,7 +3,7 @@
 
 import { parseArgs } from "node:util";
 
-export type CommandName = "cortex" | "neuron" | "up" | "model generate";
+export type CommandName = "cortex" | "neuron" | "up" | "model generate" | "admin create";
 
 export interface FlagSpec {
   name: string;
@@ -16,15 +16,17 @@ export interface FlagSpec {
 }
 
 const all: readonly CommandName[] = ["cortex", "neuron", "up"];
+/** Commands that only open the database: they take where helexa lives and how loud to be. */
+const withHome: readonly CommandName[] = [...all, "admin create"];
 
 export const flagSpecs: readonly FlagSpec[] = [
-  { name: "help", kind: "boolean", help: "show this help", commands: [...all, "model generate"] },
+  { name: "help", kind: "boolean", help: "show this help", commands: [...withHome, "model generate"] },
   {
     name: "config",
     kind: "string",
     value: "FILE",
     help: "config file (JSON; default <home>/config.json)",
-    commands: all,
+    commands: withHome,
   },
   {
     name: "home",
@@ -32,7 +34,7 @@ export const flagSpecs: readonly FlagSpec[] = [
     kind: "string",
     value: "DIR",
     help: "helexa home directory (default ~/.helexa)",
-    commands: all,
+    commands: withHome,
   },
   {
     name: "log-level",
@@ -40,7 +42,20 @@ export const flagSpecs: readonly FlagSpec[] = [
     kind: "string",
     value: "LEVEL",
     help: "debug, info, warn, error or silent",
-    commands: all,
+    commands: withHome,
+  },
+  {
+    name: "email",
+    kind: "string",
+    value: "EMAIL",
+    help: "the admin's email (they sign in to the portal with it)",
+    commands: ["admin create"],
+  },
+  {
+    name: "password-stdin",
+    kind: "boolean",
+    help: "read the password from standard input instead of asking",
+    commands: ["admin create"],
   },
   {
     name: "orchestrator-socket",

@@ -5,6 +5,7 @@
 import { ConfigError } from "@helexa/config";
 import { CortexConfigurationError } from "@helexa/cortex";
 import { HelexaError } from "@helexa/protocol";
+import { runAdminCommand } from "./commands/admin.js";
 import { runCortexCommand } from "./commands/cortex.js";
 import { runModelCommand } from "./commands/model.js";
 import { runNeuronCommand } from "./commands/neuron.js";
@@ -17,6 +18,7 @@ Commands:
   up        cortex and one neuron on this machine: the quick start
   cortex    the control plane (orchestrator, gateway, portal)
   neuron    serve a model to a cortex
+  admin     create an admin account for the portal
   model     generate the project's tiny test model
 
 Run helexa <command> --help for its options.
@@ -27,6 +29,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   cortex: runCortexCommand,
   neuron: runNeuronCommand,
   model: runModelCommand,
+  admin: runAdminCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

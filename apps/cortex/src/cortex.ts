@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SocketAddress } from "@helexa/config";
+import type { Database, Ledger } from "@helexa/db";
 import type { Logger } from "@helexa/log";
 import { createOpenAIHandler } from "@helexa/openai-http";
 import type { IceServer } from "@helexa/protocol";
@@ -12,6 +13,9 @@ import { createGatewayBackend, type GatewayStore } from "./gateway/gateway-backe
 import { NeuronRegistry } from "./orchestrator/neuron-registry.js";
 import type { NeuronSession } from "./orchestrator/neuron-session.js";
 import { type NeuronIdentity, OrchestratorServer } from "./orchestrator/orchestrator-server.js";
+import { createFabric } from "./portal/fabric.js";
+import { createPortalRequestListener, type NextRequestHandler } from "./portal/portal-server.js";
+import { createPortalServices, type PortalSettings } from "./portal/portal-services.js";
 
 /** What cortex needs from the database; `createDatabaseCortexStore` gives it over @helexa/db. */
 export interface CortexStore extends GatewayStore {
@@ -33,12 +37,25 @@ export interface CortexOptions {
   iceBindAddress?: string;
   icePortRange?: { begin: number; end: number };
   heartbeatIntervalMs?: number;
+  /** What the portal role needs besides its socket. */
+  portal?: PortalRoleOptions;
   log: Logger;
+}
+
+export interface PortalRoleOptions {
+  database: Database;
+  /** The ledger the gateway settles through, shared so both batch into one queue. */
+  ledger: Ledger;
+  /** The public origin; without one, the address the portal socket listens on. */
+  settings: Omit<PortalSettings, "publicUrl"> & { publicUrl?: string };
+  /** Next.js's handler for the pages; null serves the API alone and says the pages are not built. */
+  pages: NextRequestHandler | null;
 }
 
 export interface Cortex {
   readonly orchestratorUrl: string | null;
   readonly gatewayUrl: string | null;
+  readonly portalUrl: string | null;
   readonly registry: NeuronRegistry;
   close(): Promise<void>;
 }
@@ -62,7 +79,10 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
   let orchestrator: OrchestratorServer | null = null;
   let orchestratorUrl: string | null = null;
   let gatewayUrl: string | null = null;
-  let backend: ReturnType<typeof createGatewayBackend> | null = null;
+  let portalUrl: string | null = null;
+  let closePortal: (() => Promise<void>) | null = null;
+  // The gateway's path (hold, placement, metering) serves API keys and the portal's chat alike.
+  const backend = createGatewayBackend({ registry, store, log: log.child({ role: "gateway" }) });
 
   try {
     if (options.orchestratorSocket && store) {
@@ -91,7 +111,6 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
             "this gateway has no orchestrator in its process; until cross-node routing lands it answers 503",
         });
       }
-      backend = createGatewayBackend({ registry, store, log: log.child({ role: "gateway" }) });
       const gatewayLog = log.child({ role: "gateway" });
       const server = createServer(
         createOpenAIHandler({
@@ -107,25 +126,54 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
     }
 
     if (options.portalSocket) {
-      log.warn("cortex.portal_not_built", {
-        message: "the portal is not part of this build yet; --portal-socket is accepted and reserved",
+      if (!options.portal)
+        throw new CortexConfigurationError("the portal role needs a database and its settings");
+      const portal = options.portal;
+      const server = createServer();
+      server.keepAliveTimeout = 65_000;
+      servers.push(server);
+      portalUrl = await listen(server, options.portalSocket, "http");
+      const wired = createPortalServices({
+        database: portal.database,
+        ledger: portal.ledger,
+        fabric: orchestrator ? createFabric({ registry, backend }) : null,
+        settings: { ...portal.settings, publicUrl: portal.settings.publicUrl ?? portalUrl },
+        urls: { orchestrator: orchestratorUrl, gateway: gatewayUrl },
+        log: log.child({ role: "portal" }),
       });
+      closePortal = wired.close;
+      server.on(
+        "request",
+        createPortalRequestListener({
+          services: wired.services,
+          auth: wired.auth,
+          pages: portal.pages,
+          ...(portal.settings.stripe?.webhookSecret
+            ? { stripeWebhookSecret: portal.settings.stripe.webhookSecret }
+            : {}),
+          log: log.child({ role: "portal" }),
+        }),
+      );
+      log.info("cortex.portal_listening", { url: portalUrl, pages: portal.pages !== null });
     }
   } catch (error) {
     await orchestrator?.close();
     await Promise.all(servers.map(closeServer));
+    await closePortal?.();
     throw error;
   }
 
   return {
     orchestratorUrl,
     gatewayUrl,
+    portalUrl,
     registry,
     async close() {
       // Close the gateway first so no new job starts, then the neurons, then flush what the ledger holds.
       await Promise.all(servers.map(closeServer));
       await orchestrator?.close();
-      await backend?.pendingSettlements();
+      await backend.pendingSettlements();
+      await closePortal?.();
       await store?.flush();
     },
   };

@@ -24,7 +24,12 @@ export interface DatabaseCortexStoreOptions {
   log: Logger;
 }
 
-export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): CortexStore {
+export interface DatabaseCortexStore extends CortexStore {
+  /** The batched ledger this store settles through; the portal shares it. */
+  readonly ledger: Ledger;
+}
+
+export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): DatabaseCortexStore {
   const { db } = options.database;
   const apiKeys = createApiKeyStore({ db });
   const neurons = createNeuronStore({ db });
@@ -32,9 +37,17 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
   const ledger = new Ledger({ db, defaultOperatorShare: options.operatorShare });
 
   return {
+    ledger,
+
     async verifyApiKey(key) {
       const verified = await apiKeys.verifyApiKey(key);
-      return verified ? { accountId: verified.accountId, apiKeyId: verified.keyId } : null;
+      return verified
+        ? {
+            accountId: verified.accountId,
+            apiKeyId: verified.keyId,
+            rateLimitPerMinute: verified.rateLimitPerMinute,
+          }
+        : null;
     },
 
     async modelPrice(modelId) {
@@ -74,6 +87,9 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
     },
 
     async onNeuronModels(session) {
+      if (session.capabilities) {
+        await neurons.saveCapabilities({ neuronId: session.neuronId, capabilities: session.capabilities });
+      }
       const prices = options.newModelPrices;
       if (!prices) return;
       for (const model of session.models) {

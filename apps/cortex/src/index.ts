@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // cortex: the control plane — orchestrator, OpenAI-compatible gateway, metering and ledger.
 
+export type { PortalRoleOptions } from "./cortex.js";
 export {
   type Cortex,
   CortexConfigurationError,
@@ -8,10 +9,16 @@ export {
   type CortexStore,
   startCortex,
 } from "./cortex.js";
-export { createDatabaseCortexStore, type DatabaseCortexStoreOptions } from "./database-store.js";
+export {
+  createDatabaseCortexStore,
+  type DatabaseCortexStore,
+  type DatabaseCortexStoreOptions,
+} from "./database-store.js";
 export type { Caller, GatewayStore, Settlement } from "./gateway/gateway-backend.js";
 export { costOf, type ModelPrice, worstCaseCost } from "./gateway/pricing.js";
 export { ensureLocalFabric, type LocalCredentials, type LocalFabricOptions } from "./local-fabric.js";
 export { NeuronRegistry } from "./orchestrator/neuron-registry.js";
 export type { NeuronSession } from "./orchestrator/neuron-session.js";
 export { closeCodes, type NeuronIdentity } from "./orchestrator/orchestrator-server.js";
+export type { NextRequestHandler } from "./portal/portal-server.js";
+export type { PortalSettings } from "./portal/portal-services.js";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // First start of `helexa up`: an admin account, an API key with credits and a neuron token, kept for later starts.
 
+import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createAccountStore, createApiKeyStore, createNeuronStore, type Database, Ledger } from "@helexa/db";
@@ -10,6 +11,8 @@ const credentialsSchema = z.object({
   accountId: z.string(),
   apiKey: z.string(),
   neuronToken: z.string(),
+  /** Signs the portal's session cookies; added on the first start that serves the portal. */
+  portalAuthSecret: z.string().min(32).optional(),
 });
 export type LocalCredentials = z.infer<typeof credentialsSchema>;
 
@@ -26,7 +29,7 @@ export interface LocalFabricOptions {
 
 export async function ensureLocalFabric(
   options: LocalFabricOptions,
-): Promise<LocalCredentials & { created: boolean }> {
+): Promise<LocalCredentials & { portalAuthSecret: string; created: boolean }> {
   const { db } = options.database;
   const apiKeys = createApiKeyStore({ db });
   const neurons = createNeuronStore({ db });
@@ -37,17 +40,20 @@ export async function ensureLocalFabric(
         apiKeys.verifyApiKey(saved.apiKey),
         neurons.verifyNeuronToken(saved.neuronToken),
       ]);
-      if (key && neuron) return { ...saved, created: false };
+      if (key && neuron) {
+        if (saved.portalAuthSecret)
+          return { ...saved, portalAuthSecret: saved.portalAuthSecret, created: false };
+        const portalAuthSecret = newSecret();
+        await writeCredentials(options.credentialsFile, { ...saved, portalAuthSecret });
+        return { ...saved, portalAuthSecret, created: false };
+      }
     }
 
     const accounts = createAccountStore({ db });
     await accounts.ensurePlatformAccounts();
-    const existing = await accounts.listAccounts({ limit: 1 });
-    // The first account of a fresh install is its admin.
-    const account = await accounts.createAccount({
-      name: "local operator",
-      role: existing.length === 0 ? "admin" : "user",
-    });
+    // A service account with no sign-in: it owns the key and the neuron `up` prints. The first person to
+    // sign up in the portal becomes the admin.
+    const account = await accounts.createAccount({ name: "local operator", role: "user" });
     const { key } = await apiKeys.createApiKey({ accountId: account.id, name: "helexa up" });
     const { token } = await neurons.registerNeuron({ accountId: account.id, name: "local neuron" });
     const ledger = new Ledger({ db });
@@ -60,13 +66,22 @@ export async function ensureLocalFabric(
       });
     }
     await ledger.close();
-    const credentials = { accountId: account.id, apiKey: key, neuronToken: token };
+    const credentials = {
+      accountId: account.id,
+      apiKey: key,
+      neuronToken: token,
+      portalAuthSecret: newSecret(),
+    };
     await writeCredentials(options.credentialsFile, credentials);
     return { ...credentials, created: true };
   } finally {
     await apiKeys.close();
     await neurons.close();
   }
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString("base64url");
 }
 
 async function readCredentials(path: string): Promise<LocalCredentials | null> {

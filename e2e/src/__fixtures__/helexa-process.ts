@@ -87,6 +87,8 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
 export interface RunningUp {
   fabric: HelexaProcess;
   gatewayUrl: string;
+  portalUrl: string;
+  orchestratorUrl: string;
   controlUrl: string;
   apiKey: string;
 }
@@ -97,7 +99,8 @@ export async function startUp(options: {
   modelPath: string;
   environment?: Record<string, string>;
 }): Promise<RunningUp> {
-  const [orchestrator, gateway, control, api] = await Promise.all([
+  const [orchestrator, gateway, control, api, portal] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -109,6 +112,7 @@ export async function startUp(options: {
       ...["--home", options.home, "--model", options.modelPath, "--threads", "1"],
       ...["--orchestrator-socket", `127.0.0.1:${orchestrator}`, "--gateway-socket", `127.0.0.1:${gateway}`],
       ...["--control-socket", `127.0.0.1:${control}`, "--api-socket", `127.0.0.1:${api}`],
+      ...["--portal-socket", `127.0.0.1:${portal}`],
     ],
     options.environment,
   );
@@ -117,6 +121,8 @@ export async function startUp(options: {
   return {
     fabric,
     gatewayUrl: gatewayUrl ?? "",
+    portalUrl: `http://127.0.0.1:${portal}`,
+    orchestratorUrl: `ws://127.0.0.1:${orchestrator}`,
     apiKey: apiKey ?? "",
     controlUrl: `http://127.0.0.1:${control}`,
   };

@@ -203,6 +203,22 @@ export const configSchema = z.object({
     /** Micro-credits given to the API key `helexa up` creates. */
     initialCredits: nonNegativeInteger(),
   }),
+  portal: z.object({
+    /** Signs and encrypts session cookies; every cortex serving the portal needs the same one. */
+    authSecret: nonEmptyString()
+      .min(32, { error: "must be at least 32 characters (try: openssl rand -base64 32)" })
+      .optional(),
+    /** Where verification and password-reset mail goes out; without it the links are logged. */
+    smtpUrl: urlValue(["smtp:", "smtps:"], "smtps://user:password@smtp.example.com:465").optional(),
+    mailFrom: nonEmptyString(),
+    githubClientId: nonEmptyString().optional(),
+    githubClientSecret: nonEmptyString().optional(),
+    googleClientId: nonEmptyString().optional(),
+    googleClientSecret: nonEmptyString().optional(),
+    /** With it, credit packs are sold through Stripe Checkout; without it, a labelled dev provider. */
+    stripeSecretKey: nonEmptyString().optional(),
+    stripeWebhookSecret: nonEmptyString().optional(),
+  }),
   log: z.object({
     level: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }),
     /** One JSON object per line instead of text, for log collectors. */
@@ -221,4 +237,10 @@ export const secretConfigKeys: ReadonlySet<string> = new Set([
   "neuron.token",
   "neuron.upstreamApiKey",
   "ice.servers",
+  "portal.authSecret",
+  "portal.smtpUrl",
+  "portal.githubClientSecret",
+  "portal.googleClientSecret",
+  "portal.stripeSecretKey",
+  "portal.stripeWebhookSecret",
 ]);

@@ -38,8 +38,21 @@ type Settings = Map<string, Setting>;
 
 const leafKeys = new Set(configKeys.map((key) => key.path));
 const configFileVariable = "HELEXA_CONFIG";
-/** The variable every PostgreSQL tool reads; HELEXA_DATABASE_URL wins over it. */
-const databaseUrlAlias = "DATABASE_URL";
+/**
+ * Variables other tools already name (every PostgreSQL tool reads DATABASE_URL, Stripe's docs say
+ * STRIPE_SECRET_KEY): each is read as its config key, and the HELEXA_ variable wins over it.
+ */
+const environmentAliases: ReadonlyArray<readonly [variable: string, path: string]> = [
+  ["DATABASE_URL", "database.url"],
+  ["SMTP_URL", "portal.smtpUrl"],
+  ["STRIPE_SECRET_KEY", "portal.stripeSecretKey"],
+  ["STRIPE_WEBHOOK_SECRET", "portal.stripeWebhookSecret"],
+  ["GITHUB_ID", "portal.githubClientId"],
+  ["GITHUB_SECRET", "portal.githubClientSecret"],
+  ["GOOGLE_ID", "portal.googleClientId"],
+  ["GOOGLE_SECRET", "portal.googleClientSecret"],
+  ["AUTH_SECRET", "portal.authSecret"],
+];
 
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const environment = options.environment ?? readProcessEnvironment();
@@ -137,9 +150,11 @@ function addSetting(settings: Settings, path: string, value: unknown, source: st
 
 function settingsFromEnvironment(environment: Environment, onWarning: (message: string) => void): Settings {
   const settings: Settings = new Map();
-  const alias = environment[databaseUrlAlias];
   // An empty variable counts as unset, as compose files and shells leave them.
-  if (alias) settings.set("database.url", { value: alias, source: databaseUrlAlias });
+  for (const [variable, path] of environmentAliases) {
+    const value = environment[variable];
+    if (value) settings.set(path, { value, source: variable });
+  }
   for (const key of configKeys) {
     const value = environment[key.environmentVariable];
     if (value) settings.set(key.path, { value, source: key.environmentVariable });

@@ -15,7 +15,9 @@ export function toHttpError(error: unknown): HttpError {
     : new HelexaError("internal", "internal error", { cause: error });
   const entry = errorCodeTable[helexa.code];
   const headers: Record<string, string> = {};
-  if (helexa.code === "rate_limited" || helexa.code === "no_capacity") headers["retry-after"] = "1";
+  if (helexa.retryAfterSeconds !== null)
+    headers["retry-after"] = String(Math.max(1, Math.ceil(helexa.retryAfterSeconds)));
+  else if (helexa.code === "rate_limited" || helexa.code === "no_capacity") headers["retry-after"] = "1";
   return {
     status: entry.status,
     headers,

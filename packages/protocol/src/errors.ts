@@ -55,17 +55,21 @@ export interface HelexaErrorOptions {
   /** The request field at fault, reported as OpenAI's `param`. */
   param?: string | null;
   cause?: unknown;
+  /** For rate limits and full queues: when a retry may succeed, sent as HTTP Retry-After. */
+  retryAfterSeconds?: number;
 }
 
 export class HelexaError extends Error {
   override readonly name = "HelexaError";
   readonly code: ErrorCode;
   readonly param: string | null;
+  readonly retryAfterSeconds: number | null;
 
   constructor(code: ErrorCode, message: string, options: HelexaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.param = options.param ?? null;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 
   get isRetryable(): boolean {

@@ -14,9 +14,9 @@ import { NeuronProcess } from "../neuron-process.js";
 import { onShutdownSignal } from "../shutdown.js";
 import { startCortexFromConfig } from "./cortex.js";
 
-const summary = `Starts a whole fabric on this machine: cortex (orchestrator and gateway) with the embedded
-database, and one native neuron serving the default model in a process of its own. Prints the
-gateway URL and an API key.`;
+const summary = `Starts a whole fabric on this machine: cortex (orchestrator, gateway and portal) with the
+embedded database, and one native neuron serving the default model in a process of its own. Builds
+the portal's pages on first start. Prints the portal and gateway URLs and an API key.`;
 
 /** The generated model `up` falls back to when the default model cannot be downloaded. */
 const FALLBACK_MODEL_FILE = "helexa-tiny.gguf";
@@ -38,7 +38,11 @@ export async function runUpCommand(argv: string[]): Promise<void> {
       credentialsFile: join(config.home, "credentials.json"),
       initialCredits: config.ledger.initialCredits,
     });
-    const { cortex } = await startCortexFromConfig(config, log, { database });
+    const { cortex } = await startCortexFromConfig(config, log, {
+      database,
+      portalAuthSecret: credentials.portalAuthSecret,
+      buildPortalIfMissing: true,
+    });
     cleanups.push(() => cortex.close());
     if (!cortex.orchestratorUrl || !cortex.gatewayUrl) {
       throw new HelexaError(
@@ -61,6 +65,7 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     const modelId = modelIdOf(config.neuron.model ?? modelPath, modelPath);
     process.stdout.write(
       banner({
+        portalUrl: cortex.portalUrl,
         gatewayUrl: cortex.gatewayUrl,
         apiKey: credentials.apiKey,
         modelId,
@@ -146,6 +151,7 @@ function neuronJoined(cortex: Cortex): Promise<void> {
 }
 
 function banner(options: {
+  portalUrl: string | null;
   gatewayUrl: string;
   apiKey: string;
   modelId: string;
@@ -154,7 +160,7 @@ function banner(options: {
   const body = JSON.stringify({ model: options.modelId, messages: [{ role: "user", content: "Hello!" }] });
   return `
 helexa is up.
-
+${options.portalUrl ? `\n  portal    ${options.portalUrl}  (the first account to sign up there is the admin)` : ""}
   gateway   ${options.gatewayUrl}/v1
   api key   ${options.apiKey}
   model     ${options.modelId}

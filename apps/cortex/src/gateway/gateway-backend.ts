@@ -8,17 +8,21 @@ import type { Generation, OpenAIBackend } from "@helexa/openai-http";
 import { HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
 import type { StreamPart } from "@helexa/runtime";
 import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
+import { KeyRateLimiter } from "./key-rate-limiter.js";
 import { costOf, type ModelPrice, worstCaseCost } from "./pricing.js";
 
 export interface Caller {
   accountId: string;
-  apiKeyId: string;
+  /** Null for the portal's chat, which calls with a signed-in session rather than a key. */
+  apiKeyId: string | null;
+  /** The key's requests per minute, when it has a limit. */
+  rateLimitPerMinute?: number | null;
 }
 
 export interface Settlement {
   jobId: string;
   accountId: string;
-  apiKeyId: string;
+  apiKeyId: string | null;
   model: string;
   neuronId: string;
   operatorAccountId: string | null;
@@ -48,10 +52,13 @@ export interface GatewayBackendOptions {
 export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBackend<Caller> & {
   /** Settlements still being written; awaited on shutdown. */
   pendingSettlements(): Promise<void>;
+  /** The catalog's price of a model, as this gateway charges it (cached a few seconds). */
+  modelPrice(modelId: string): Promise<ModelPrice | null>;
 } {
   const { registry, log } = options;
   const prices = new Map<string, { price: ModelPrice | null; until: number }>();
   const pending = new Set<Promise<void>>();
+  const rateLimiter = new KeyRateLimiter();
   const store = (): GatewayStore => {
     if (!options.store) throw new HelexaError("no_capacity", "this gateway has no database attached");
     return options.store;
@@ -87,6 +94,8 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       const caller = match?.[1] ? await store().verifyApiKey(match[1]) : null;
       if (!caller) throw new HelexaError("invalid_api_key", "Incorrect API key provided.");
+      if (caller.apiKeyId && caller.rateLimitPerMinute)
+        rateLimiter.admit(caller.apiKeyId, caller.rateLimitPerMinute);
       return caller;
     },
 
@@ -148,6 +157,8 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
         parts: metered({ parts, hold, jobAbort, signal, onClientGone, price, base, settle }),
       };
     },
+
+    modelPrice: priceOf,
 
     async pendingSettlements(): Promise<void> {
       await Promise.allSettled([...pending]);

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The portal as people use it, in Chromium against `helexa up`: sign up, buy, chat, keys, usage, operate a neuron.
+
+import assert from "node:assert/strict";
+import { copyFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { checkLedgerIntegrity, openDatabase } from "@helexa/db";
+import OpenAI from "openai";
+import type { Page } from "playwright-core";
+import { launchChromium } from "./__fixtures__/chromium.js";
+import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
+import { freePort, HelexaProcess, startUp, waitUntil } from "./__fixtures__/helexa-process.js";
+
+/** Screenshots of each page, kept after the run (CI keeps e2e/artifacts). */
+const artifacts = fileURLToPath(new URL("../../artifacts/portal/", import.meta.url));
+/** The operator's own neuron serves the model under another name, so its jobs go to it alone. */
+const OPERATOR_MODEL_ID = "helexa-tiny-operator";
+
+describe("the portal", () => {
+  let fabric: HelexaProcess;
+  let operatorNeuron: HelexaProcess | null = null;
+  let home: string;
+  let modelPath: string;
+  let portalUrl: string;
+  let gatewayUrl: string;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+  const person = { name: "Ada Lovelace", email: "ada@example.com", password: "correct horse battery" };
+
+  before(async () => {
+    await mkdir(artifacts, { recursive: true });
+    ({ home, modelPath } = await makeTestWorkspace());
+    ({ fabric, portalUrl, gatewayUrl } = await startUp({ home, modelPath }));
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.setDefaultTimeout(30_000);
+  });
+
+  after(async () => {
+    await browser?.[Symbol.asyncDispose]();
+    await operatorNeuron?.stop("SIGKILL");
+    await fabric?.stop("SIGINT");
+    // The books balance after everything the people in this file did.
+    const database = await openDatabase({ dataDir: join(home, "db") });
+    try {
+      assert.deepEqual(await checkLedgerIntegrity({ db: database.db }), {
+        unbalancedTransactions: 0,
+        mismatchedBalances: 0,
+      });
+    } finally {
+      await database.close();
+    }
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+
+  test("the landing page shows live counts", async () => {
+    await page.goto(portalUrl);
+    await page
+      .getByText(/neurons online/i)
+      .first()
+      .waitFor();
+    await shot("landing");
+  });
+
+  test("a new person signs up and lands signed in", async () => {
+    await page.goto(`${portalUrl}/signup`);
+    await page.getByLabel(/name/i).first().fill(person.name);
+    await page.getByLabel(/email/i).fill(person.email);
+    await page
+      .getByLabel(/password/i)
+      .first()
+      .fill(person.password);
+    await shot("signup");
+    await page.getByRole("button", { name: /sign up|create account/i }).click();
+    await page.waitForURL(/\/chat/);
+    await shot("chat-empty");
+  });
+
+  test("buys credits with the dev provider", async () => {
+    await page.goto(`${portalUrl}/credits`);
+    await page
+      .getByText(/no money moves/i)
+      .first()
+      .waitFor();
+    await shot("credits");
+    await page.getByTestId("buy-starter").click();
+    await page.waitForURL(/dev-checkout/);
+    await shot("dev-checkout");
+    await page.getByTestId("dev-pay").click();
+    await page.waitForURL(/\/credits\?purchase=/);
+    await waitUntil(
+      async () => /^10(\.0+)?\b/.test((await page.getByTestId("balance-available").textContent()) ?? ""),
+      20_000,
+      "the balance to show the 10 credits bought",
+    );
+    await shot("credits-bought");
+  });
+
+  test("chats and sees streamed tokens and the reply's cost", async () => {
+    await page.goto(`${portalUrl}/chat`);
+    await page.getByTestId("model-picker").selectOption(TEST_MODEL_ID);
+    await page.getByTestId("chat-input").fill("Hello there, fabric!");
+    await page.getByTestId("chat-send").click();
+    const reply = page.getByTestId("assistant-message").last();
+    // Streamed: the reply grows before it is done.
+    await waitUntil(async () => ((await reply.textContent()) ?? "").length > 0, 30_000, "the first tokens");
+    await page.getByTestId("reply-cost").last().waitFor();
+    const cost = (await page.getByTestId("reply-cost").last().textContent()) ?? "";
+    assert.match(cost, /\d/, `the reply shows its cost: ${cost}`);
+    await shot("chat");
+  });
+
+  let apiKey = "";
+
+  test("creates an API key and uses it with the openai SDK", async () => {
+    await page.goto(`${portalUrl}/keys`);
+    await page.getByLabel(/name/i).first().fill("e2e key");
+    await page.getByRole("button", { name: /create/i }).click();
+    apiKey = ((await page.getByTestId("new-key-value").textContent()) ?? "").trim();
+    assert.match(apiKey, /^sk-hx-/);
+    await shot("keys");
+    const client = new OpenAI({ apiKey, baseURL: `${gatewayUrl}/v1`, maxRetries: 0 });
+    const completion = await client.chat.completions.create({
+      model: TEST_MODEL_ID,
+      messages: [{ role: "user", content: "Count to three." }],
+      max_tokens: 12,
+    });
+    assert.ok((completion.usage?.completion_tokens ?? 0) > 0);
+  });
+
+  test("sees that usage on the usage page", async () => {
+    await page.goto(`${portalUrl}/usage`);
+    const rows = page.getByTestId("usage-row");
+    await rows.first().waitFor();
+    const text = (await page.getByTestId("usage-table").textContent()) ?? "";
+    assert.ok(text.includes(TEST_MODEL_ID), "the model is in the usage table");
+    await shot("usage");
+  });
+
+  test("revokes the key and the next call gets 401", async () => {
+    await page.goto(`${portalUrl}/keys`);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByTestId("key-row").filter({ hasText: "e2e key" }).getByTestId("revoke-key").click();
+    await page
+      .getByTestId("key-row")
+      .filter({ hasText: "e2e key" })
+      .getByText(/revoked/i)
+      .waitFor();
+    const client = new OpenAI({ apiKey, baseURL: `${gatewayUrl}/v1`, maxRetries: 0 });
+    await assert.rejects(
+      client.chat.completions.create({ model: TEST_MODEL_ID, messages: [{ role: "user", content: "hi" }] }),
+      (error: unknown) => error instanceof OpenAI.APIError && error.status === 401,
+    );
+  });
+
+  test("an operator registers a neuron, starts it with the shown command, and earns", async () => {
+    await page.goto(`${portalUrl}/operator`);
+    await page.getByLabel(/name/i).first().fill("ada's neuron");
+    await page.getByRole("button", { name: /register/i }).click();
+    const command = ((await page.getByTestId("neuron-command").textContent()) ?? "").trim();
+    assert.match(command, /^helexa neuron --cortex ws:\/\/\S+ --token nt-hx-\S+/);
+    await shot("operator-registered");
+
+    // The shown command, as a person would paste it, plus where this machine keeps the model and ports.
+    const words = command.replace(/^helexa /, "").match(/'[^']*'|\S+/g) ?? [];
+    const args = words.map((word) => word.replace(/^'(.*)'$/, "$1"));
+    const operatorModel = join(home, `${OPERATOR_MODEL_ID}.gguf`);
+    await copyFile(modelPath, operatorModel);
+    const [control, api] = await Promise.all([freePort(), freePort()]);
+    operatorNeuron = new HelexaProcess([
+      ...args,
+      ...["--model", operatorModel, "--threads", "1", "--home", join(home, "operator")],
+      ...["--control-socket", `127.0.0.1:${control}`, "--api-socket", `127.0.0.1:${api}`],
+      ...["--ice-bind-address", "127.0.0.1"],
+    ]);
+
+    const row = page.getByTestId("neuron-row").filter({ hasText: "ada's neuron" });
+    await waitUntil(
+      async () => ((await row.getByTestId("neuron-status").textContent()) ?? "").includes("online"),
+      60_000,
+      "the operator's neuron to show online",
+    );
+    const earningsBefore = await page.getByTestId("operator-earnings").textContent();
+
+    // Jobs for the operator's model can only run on the operator's neuron.
+    const owner = new OpenAI({ apiKey: await upKey(), baseURL: `${gatewayUrl}/v1`, maxRetries: 0 });
+    for (let index = 0; index < 3; index++) {
+      await owner.chat.completions.create({
+        model: OPERATOR_MODEL_ID,
+        messages: [{ role: "user", content: `job ${index}` }],
+        max_tokens: 16,
+      });
+    }
+    await waitUntil(
+      async () => (await page.getByTestId("operator-earnings").textContent()) !== earningsBefore,
+      20_000,
+      "the operator's earnings to grow",
+    );
+    await shot("operator-earning");
+  });
+
+  test("the admin (the first person to sign up) sees the catalog and revenue", async () => {
+    await page.goto(`${portalUrl}/admin`);
+    await page.getByText(TEST_MODEL_ID).first().waitFor();
+    await page
+      .getByText(/revenue/i)
+      .first()
+      .waitFor();
+    await shot("admin");
+  });
+
+  test("pages work at phone width", async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    for (const path of ["/", "/chat", "/keys", "/credits", "/usage", "/operator"]) {
+      await page.goto(`${portalUrl}${path}`);
+      await page.waitForLoadState("networkidle");
+      // Runs in the page, where document and window exist; this file's types know only Node.
+      const overflow = (await page.evaluate(
+        "document.documentElement.scrollWidth - window.innerWidth",
+      )) as number;
+      assert.ok(overflow <= 1, `${path} scrolls sideways by ${overflow}px at 375px`);
+      await shot(`phone${path === "/" ? "-landing" : path.replaceAll("/", "-")}`);
+    }
+  });
+
+  /** The key `helexa up` printed: its account pays for the operator's jobs. */
+  async function upKey(): Promise<string> {
+    const match = /api key\s+(sk-hx-\S+)/.exec(fabric.stdout);
+    assert.ok(match?.[1]);
+    return match[1];
+  }
+});
