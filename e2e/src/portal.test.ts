@@ -2,6 +2,7 @@
 // The portal as people use it, in Chromium against `helexa up`: sign up, buy, chat, keys, usage, operate a neuron.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -164,9 +165,16 @@ describe("the portal", () => {
     assert.match(command, /^helexa neuron --cortex ws:\/\/\S+ --token nt-hx-\S+/);
     await shot("operator-registered");
 
-    // The shown command, as a person would paste it, plus where this machine keeps the model and ports.
-    const words = command.replace(/^helexa /, "").match(/'[^']*'|\S+/g) ?? [];
-    const args = words.map((word) => word.replace(/^'(.*)'$/, "$1"));
+    // The shown command as a shell reads it (its quoting is part of what is tested), plus where this
+    // machine keeps the model and which ports are free.
+    const args = execFileSync("bash", [
+      "-c",
+      `args() { printf '%s\\0' "$@"; }; args ${command.replace(/^helexa /, "")}`,
+    ])
+      .toString("utf8")
+      .split("\0")
+      .slice(0, -1);
+    assert.deepEqual(args.slice(-2), ["--name", "ada's neuron"]);
     const operatorModel = join(home, `${OPERATOR_MODEL_ID}.gguf`);
     await copyFile(modelPath, operatorModel);
     const [control, api] = await Promise.all([freePort(), freePort()]);
@@ -178,11 +186,16 @@ describe("the portal", () => {
     ]);
 
     const row = page.getByTestId("neuron-row").filter({ hasText: "ada's neuron" });
+    const neuron = operatorNeuron;
     await waitUntil(
       async () => ((await row.getByTestId("neuron-status").textContent()) ?? "").includes("online"),
       60_000,
       "the operator's neuron to show online",
-    );
+    ).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\nneuron stdout:\n${neuron.stdout}\nneuron stderr:\n${neuron.stderr.slice(-3000)}`,
+      );
+    });
     const earningsBefore = await page.getByTestId("operator-earnings").textContent();
 
     // Jobs for the operator's model can only run on the operator's neuron.

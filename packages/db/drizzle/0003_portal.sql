@@ -84,6 +84,7 @@ CREATE TABLE "sign_in_attempts" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+DROP INDEX "ledger_entries_ledger_account_index";--> statement-breakpoint
 ALTER TABLE "accounts" ADD COLUMN "password_hash" text;--> statement-breakpoint
 ALTER TABLE "accounts" ADD COLUMN "email_verified_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "accounts" ADD COLUMN "suspended_at" timestamp with time zone;--> statement-breakpoint
@@ -106,6 +107,10 @@ CREATE INDEX "oauth_identities_account_index" ON "oauth_identities" USING btree 
 CREATE INDEX "purchases_account_index" ON "purchases" USING btree ("account_id","created_at");--> statement-breakpoint
 CREATE INDEX "sign_in_attempts_email_index" ON "sign_in_attempts" USING btree ("email","created_at");--> statement-breakpoint
 CREATE INDEX "sign_in_attempts_address_index" ON "sign_in_attempts" USING btree ("address","created_at");--> statement-breakpoint
+CREATE INDEX "jobs_created_index" ON "jobs" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "usage_records_neuron_index" ON "usage_records" USING btree ("neuron_id");--> statement-breakpoint
+CREATE INDEX "usage_records_created_index" ON "usage_records" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "ledger_entries_ledger_account_index" ON "ledger_entries" USING btree ("ledger_account_id","id");--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_spend_limit_check" CHECK ("api_keys"."spend_limit" is null or "api_keys"."spend_limit" > 0);--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_rate_limit_check" CHECK ("api_keys"."rate_limit_per_minute" is null or "api_keys"."rate_limit_per_minute" > 0);--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_spent_check" CHECK ("api_keys"."spent" >= 0);

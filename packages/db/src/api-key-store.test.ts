@@ -9,6 +9,8 @@ import { createApiKeyStore } from "./api-key-store.js";
 import { apiKeys } from "./schema.js";
 import { describeOnEachBackend } from "./testing/describe-on-each-backend.js";
 
+const credit = 1_000_000;
+
 describeOnEachBackend("ApiKeyStore", (backend) => {
   backend.test("creates a key, stores only its hash, and verifies it", async ({ db }) => {
     await using store = createApiKeyStore({ db });
@@ -22,7 +24,49 @@ describeOnEachBackend("ApiKeyStore", (backend) => {
     assert.equal(row.secretHash, createHash("sha256").update(created.key).digest("hex"));
     for (const value of Object.values(row)) assert.notEqual(value, created.key);
 
-    assert.deepEqual(await store.verifyApiKey(created.key), { keyId: created.id, accountId: account.id });
+    assert.deepEqual(await store.verifyApiKey(created.key), {
+      keyId: created.id,
+      accountId: account.id,
+      spendLimit: null,
+      rateLimitPerMinute: null,
+    });
+  });
+
+  backend.test("keeps a key's limits, and a suspended account's keys stop working", async ({ db }) => {
+    await using store = createApiKeyStore({ db });
+    const accountStore = createAccountStore({ db });
+    const account = await accountStore.createAccount({ name: "owner" });
+    const created = await store.createApiKey({
+      accountId: account.id,
+      name: "limited",
+      spendLimit: 5 * credit,
+      rateLimitPerMinute: 60,
+    });
+    assert.deepEqual(await store.verifyApiKey(created.key), {
+      keyId: created.id,
+      accountId: account.id,
+      spendLimit: 5 * credit,
+      rateLimitPerMinute: 60,
+    });
+    const [listed] = await store.listApiKeys(account.id);
+    assert.deepEqual(
+      {
+        spendLimit: listed?.spendLimit,
+        rateLimitPerMinute: listed?.rateLimitPerMinute,
+        spent: listed?.spent,
+      },
+      { spendLimit: 5 * credit, rateLimitPerMinute: 60, spent: 0 },
+    );
+    await accountStore.setSuspended({ accountId: account.id, suspended: true });
+    assert.equal(await store.verifyApiKey(created.key), null);
+    await accountStore.setSuspended({ accountId: account.id, suspended: false });
+    assert.ok(await store.verifyApiKey(created.key));
+
+    for (const limits of [{ spendLimit: 0 }, { spendLimit: 1.5 }, { rateLimitPerMinute: -1 }]) {
+      await assert.rejects(store.createApiKey({ accountId: account.id, name: "bad", ...limits }), {
+        code: "invalid_request",
+      });
+    }
   });
 
   backend.test("refuses unknown, malformed and lookalike keys", async ({ db }) => {

@@ -2,10 +2,11 @@
 // API keys: created and shown once, stored as a sha256 hash, verified per request, revoked.
 
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import { HelexaError } from "@helexa/protocol";
+import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
 import { createLastUsedBatcher } from "./last-used-batcher.js";
 import type { DrizzleDatabase } from "./open-database.js";
-import { apiKeys } from "./schema.js";
+import { accounts, apiKeys } from "./schema.js";
 import { generateSecretToken, hashSecretToken, looksLikeSecretToken } from "./secret-token.js";
 
 export const apiKeyPrefix = "sk-hx-";
@@ -15,15 +16,25 @@ export type ApiKeyRecord = Omit<typeof apiKeys.$inferSelect, "secretHash">;
 export interface VerifiedApiKey {
   keyId: string;
   accountId: string;
+  /** Micro-credits the key may spend in all, or null; the ledger enforces it when a hold is placed. */
+  spendLimit: number | null;
+  /** Requests per minute, or null; counting them is the caller's work. */
+  rateLimitPerMinute: number | null;
+}
+
+export interface CreateApiKeyInput {
+  accountId: string;
+  name: string;
+  /** Micro-credits, positive; null or absent for no limit beyond the account's balance. */
+  spendLimit?: number | null;
+  /** Positive; null or absent for no limit. */
+  rateLimitPerMinute?: number | null;
 }
 
 export interface ApiKeyStore {
   /** The key is in the result and nowhere else: only its hash is stored. */
-  createApiKey(input: {
-    accountId: string;
-    name: string;
-  }): Promise<{ id: string; key: string; prefix: string }>;
-  /** The key's id and account, or null when the key is unknown, malformed or revoked. */
+  createApiKey(input: CreateApiKeyInput): Promise<{ id: string; key: string; prefix: string }>;
+  /** The key's id, account and limits, or null when the key is unknown, malformed or revoked, or its account suspended. */
   verifyApiKey(key: string): Promise<VerifiedApiKey | null>;
   /** True when a key was revoked now; false when it was unknown or already revoked. */
   revokeApiKey(input: { keyId: string; accountId?: string }): Promise<boolean>;
@@ -48,12 +59,36 @@ export function createApiKeyStore(options: ApiKeyStoreOptions): ApiKeyStore {
   const lastUsed = createLastUsedBatcher({
     intervalMs: options.lastUsedFlushIntervalMs ?? 30_000,
     write: async (keyIds, at) => {
-      await db.update(apiKeys).set({ lastUsedAt: at }).where(inArray(apiKeys.id, keyIds));
+      // Locked in id order first, as a settlement locks the keys it charges, so the two cannot deadlock.
+      await db.transaction(async (tx) => {
+        await tx
+          .select({ id: apiKeys.id })
+          .from(apiKeys)
+          .where(inArray(apiKeys.id, keyIds))
+          .orderBy(asc(apiKeys.id))
+          .for("update");
+        await tx.update(apiKeys).set({ lastUsedAt: at }).where(inArray(apiKeys.id, keyIds));
+      });
     },
   });
 
   return {
     async createApiKey(input) {
+      const spendLimit = input.spendLimit ?? null;
+      const rateLimitPerMinute = input.rateLimitPerMinute ?? null;
+      if (spendLimit !== null && !(Number.isSafeInteger(spendLimit) && spendLimit > 0)) {
+        throw new HelexaError("invalid_request", "spendLimit must be a positive integer (micro-credits)", {
+          param: "spendLimit",
+        });
+      }
+      if (
+        rateLimitPerMinute !== null &&
+        !(Number.isSafeInteger(rateLimitPerMinute) && rateLimitPerMinute > 0)
+      ) {
+        throw new HelexaError("invalid_request", "rateLimitPerMinute must be a positive integer", {
+          param: "rateLimitPerMinute",
+        });
+      }
       const secret = generateSecretToken({ prefix: apiKeyPrefix });
       const id = randomUUID();
       await db.insert(apiKeys).values({
@@ -62,6 +97,8 @@ export function createApiKeyStore(options: ApiKeyStoreOptions): ApiKeyStore {
         name: input.name,
         prefix: secret.prefix,
         secretHash: secret.hash,
+        spendLimit,
+        rateLimitPerMinute,
       });
       return { id, key: secret.token, prefix: secret.prefix };
     },
@@ -69,9 +106,21 @@ export function createApiKeyStore(options: ApiKeyStoreOptions): ApiKeyStore {
     async verifyApiKey(key) {
       if (!looksLikeSecretToken(key, { prefix: apiKeyPrefix })) return null;
       const [row] = await db
-        .select({ keyId: apiKeys.id, accountId: apiKeys.accountId })
+        .select({
+          keyId: apiKeys.id,
+          accountId: apiKeys.accountId,
+          spendLimit: apiKeys.spendLimit,
+          rateLimitPerMinute: apiKeys.rateLimitPerMinute,
+        })
         .from(apiKeys)
-        .where(and(eq(apiKeys.secretHash, hashSecretToken(key)), isNull(apiKeys.revokedAt)))
+        .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+        .where(
+          and(
+            eq(apiKeys.secretHash, hashSecretToken(key)),
+            isNull(apiKeys.revokedAt),
+            isNull(accounts.suspendedAt),
+          ),
+        )
         .limit(1);
       if (!row) return null;
       lastUsed.touch(row.keyId);

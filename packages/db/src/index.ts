@@ -4,19 +4,38 @@
 export {
   type Account,
   type AccountStore,
+  type AccountWithBalances,
   type CreateAccountInput,
   createAccountStore,
+  normalizeEmail,
 } from "./account-store.js";
 export {
   type ApiKeyRecord,
   type ApiKeyStore,
   type ApiKeyStoreOptions,
   apiKeyPrefix,
+  type CreateApiKeyInput,
   createApiKeyStore,
   type VerifiedApiKey,
 } from "./api-key-store.js";
+export {
+  type ActiveSession,
+  type AuthStore,
+  type AuthStoreOptions,
+  createAuthStore,
+  type OAuthProfile,
+  type SessionSummary,
+} from "./auth-store.js";
 export { checkLedgerIntegrity, type LedgerIntegrityReport } from "./check-ledger-integrity.js";
 export { type ComputeCostInput, computeCost } from "./compute-cost.js";
+export {
+  type AppendMessageInput,
+  type Conversation,
+  type ConversationMessage,
+  type ConversationStore,
+  type ConversationSummary,
+  createConversationStore,
+} from "./conversation-store.js";
 export {
   createJobStore,
   type Job,
@@ -56,6 +75,26 @@ export {
   type Schema,
 } from "./open-database.js";
 export {
+  type AdminNeuron,
+  type AdminOverview,
+  createPortalQueries,
+  type LedgerHistoryEntry,
+  type OperatorNeuron,
+  type PlatformStats,
+  type PortalQueries,
+  type UsageDay,
+} from "./portal-queries.js";
+export {
+  type CreatePurchaseInput,
+  createPurchaseStore,
+  type PaymentEventInput,
+  type PaymentEventOutcome,
+  type PaymentEventType,
+  type Purchase,
+  type PurchaseStore,
+  paymentEventTypes,
+} from "./purchase-store.js";
+export {
   type RecoverUnsettledJobsOptions,
   type RecoveryReport,
   recoverUnsettledJobs,
@@ -65,6 +104,12 @@ export {
   accountRoles,
   accounts,
   apiKeys,
+  authSessions,
+  conversationMessages,
+  conversations,
+  type EmailTokenPurpose,
+  emailTokenPurposes,
+  emailTokens,
   type HoldStatus,
   holdStatuses,
   holds,
@@ -78,11 +123,21 @@ export {
   ledgerEntries,
   ledgerTransactionKinds,
   ledgerTransactions,
+  type MessageRole,
+  messageRoles,
   microCredits,
   models,
   neurons,
+  oauthIdentities,
+  type PaymentProvider,
+  type PurchaseStatus,
+  paymentEvents,
+  paymentProviders,
   platformLedgerAccountIds,
+  purchaseStatuses,
+  purchases,
   schema,
+  signInAttempts,
   usageRecords,
 } from "./schema.js";
 export {

@@ -3,7 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 import { type ErrorCode, HelexaError } from "@helexa/protocol";
-import { asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { executeRows } from "./execute-rows.js";
 import type {
   Hold,
@@ -17,6 +17,7 @@ import type {
 import { lockLedgerAccounts } from "./lock-ledger-accounts.js";
 import type { DrizzleTransaction } from "./open-database.js";
 import {
+  apiKeys,
   holds,
   type JobStatus,
   jobs,
@@ -54,6 +55,18 @@ interface HoldState {
   row: Hold;
   isNew: boolean;
   changed: boolean;
+  /** The API key of the hold's job when that key has a spend limit this batch tracks. */
+  limitedKeyId?: string;
+}
+
+/** An API key a hold in this batch names: whose it is and, with a limit, how much of it is used. */
+interface ApiKeyState {
+  id: string;
+  accountId: string;
+  spendLimit: number | null;
+  spent: number;
+  /** The sum of the active holds of the key's jobs, kept in step as the batch places and ends them. */
+  activeHeld: number;
 }
 
 interface LedgerAccountState {
@@ -77,6 +90,14 @@ interface JobUpdate {
   writeUsage: boolean;
 }
 
+interface ApiKeyRow {
+  id: string;
+  account_id: string;
+  spend_limit: string | number | null;
+  spent: string | number;
+  active_held: string | number;
+}
+
 interface UpdatedJobRow {
   id: string;
   account_id: string;
@@ -95,6 +116,7 @@ class LedgerBatch {
   readonly #holdsByJob = new Map<string, HoldState>();
   readonly #accountsById = new Map<string, LedgerAccountState>();
   readonly #accountIdsByOwner = new Map<string, string>();
+  readonly #apiKeysById = new Map<string, ApiKeyState>();
   readonly #newJobs: Array<typeof jobs.$inferInsert> = [];
   readonly #newTransactions: Array<typeof ledgerTransactions.$inferInsert> = [];
   readonly #newEntries: Array<typeof ledgerEntries.$inferInsert> = [];
@@ -133,6 +155,62 @@ class LedgerBatch {
       this.#accountsById.set(row.id, { ...row, changed: false });
       if (row.accountId) this.#accountIdsByOwner.set(ownerKey(row.accountId, row.kind), row.id);
     }
+    await this.#readApiKeys(operations);
+  }
+
+  /**
+   * A key's spend and active holds only change in transactions that hold its account's credit row
+   * locked (a hold is placed on that account, a key belongs to that account, and #placeHold refuses a
+   * key of another), and this batch took that lock above. Read now, in a statement after the lock, the
+   * figures are therefore final until this batch commits: the limit check cannot race.
+   */
+  async #readApiKeys(operations: LedgerOperation[]): Promise<void> {
+    const keyIds = new Set<string>();
+    for (const operation of operations) {
+      if (operation.type === "place" && operation.input.job?.apiKeyId)
+        keyIds.add(operation.input.job.apiKeyId);
+    }
+    if (keyIds.size === 0) return;
+    // Summed from the active holds (few, and indexed) rather than from the key's jobs (many, unindexed).
+    const rows = await executeRows<ApiKeyRow>(
+      this.#tx,
+      sql`
+        select api_key.id, api_key.account_id, api_key.spend_limit, api_key.spent,
+          case when api_key.spend_limit is null then 0 else coalesce((
+            select sum(hold.amount) from holds as hold join jobs as job on job.id = hold.job_id
+            where hold.status = 'active' and job.api_key_id = api_key.id
+          ), 0) end as active_held
+        from api_keys as api_key
+        where api_key.id in (${sql.join(
+          [...keyIds].map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+    );
+    for (const row of rows) {
+      this.#apiKeysById.set(row.id, {
+        id: row.id,
+        accountId: row.account_id,
+        spendLimit: row.spend_limit === null ? null : Number(row.spend_limit),
+        spent: Number(row.spent),
+        activeHeld: Number(row.active_held),
+      });
+    }
+    const limitedKeyIds = [...this.#apiKeysById.values()]
+      .filter((key) => key.spendLimit !== null)
+      .map((key) => key.id);
+    // Holds this batch settles or releases may belong to those keys: their ends free part of the limit.
+    const endingJobIds = operations
+      .filter((operation) => operation.type !== "place" && this.#holdsByJob.has(operation.input.jobId))
+      .map((operation) => operation.input.jobId);
+    if (limitedKeyIds.length === 0 || endingJobIds.length === 0) return;
+    const endingJobs = await this.#tx
+      .select({ id: jobs.id, apiKeyId: jobs.apiKeyId })
+      .from(jobs)
+      .where(and(inArray(jobs.id, endingJobIds), inArray(jobs.apiKeyId, limitedKeyIds)));
+    for (const job of endingJobs) {
+      const state = this.#holdsByJob.get(job.id);
+      if (state && job.apiKeyId) state.limitedKeyId = job.apiKeyId;
+    }
   }
 
   apply(operation: LedgerOperation): LedgerOutcome {
@@ -161,6 +239,17 @@ class LedgerBatch {
           `and ${formatCredits(Math.max(available, 0))} are available`,
       );
     }
+    const apiKeyId = input.job?.apiKeyId;
+    const key = apiKeyId ? this.#apiKeysById.get(apiKeyId) : undefined;
+    // An unknown key is left to the job record's foreign key, which fails the insert below.
+    if (key && key.accountId !== input.accountId) {
+      return failure("invalid_request", `API key ${key.id} does not belong to account ${input.accountId}`);
+    }
+    if (key && key.spendLimit !== null) {
+      if (key.spent + key.activeHeld + input.amount > key.spendLimit)
+        return spendLimitFailure(key, input.amount);
+      key.activeHeld += input.amount;
+    }
     customer.held += input.amount;
     customer.changed = true;
     const state: HoldState = {
@@ -176,6 +265,7 @@ class LedgerBatch {
       },
       isNew: true,
       changed: true,
+      limitedKeyId: key && key.spendLimit !== null ? key.id : undefined,
     };
     this.#holdsByJob.set(input.jobId, state);
     if (input.job) {
@@ -221,6 +311,11 @@ class LedgerBatch {
     const platformAmount = cost - operatorAmount;
     customer.held -= state.row.amount;
     customer.changed = true;
+    const key = state.limitedKeyId ? this.#apiKeysById.get(state.limitedKeyId) : undefined;
+    if (key) {
+      key.activeHeld -= state.row.amount;
+      key.spent += cost;
+    }
     state.row = { ...state.row, status: "settled", settledAmount: cost, settledAt: this.#now };
     state.changed = true;
 
@@ -287,6 +382,8 @@ class LedgerBatch {
     if (!customer) return failure("internal", "the ledger account of this hold is missing");
     customer.held -= state.row.amount;
     customer.changed = true;
+    const key = state.limitedKeyId ? this.#apiKeysById.get(state.limitedKeyId) : undefined;
+    if (key) key.activeHeld -= state.row.amount;
     state.row = { ...state.row, status: "released", settledAt: this.#now };
     state.changed = true;
     return result("released", state.row.amount);
@@ -367,10 +464,14 @@ class LedgerBatch {
         target.prompt_tokens, target.completion_tokens, target.cost`,
     );
     const usage: Array<typeof usageRecords.$inferInsert> = [];
+    const spentByKey = new Map<string, number>();
     for (const job of updated) {
       this.#markedJobs.add(job.id);
       // A job settled without a job record (no `job` at placeHold, no recordJobStart) has no usage row.
       if (!this.#jobUpdates.get(job.id)?.writeUsage) continue;
+      const cost = Number(job.cost);
+      if (job.api_key_id && cost > 0)
+        spentByKey.set(job.api_key_id, (spentByKey.get(job.api_key_id) ?? 0) + cost);
       usage.push({
         id: randomUUID(),
         jobId: job.id,
@@ -387,6 +488,26 @@ class LedgerBatch {
     if (usage.length > 0) {
       await this.#tx.insert(usageRecords).values(usage).onConflictDoNothing({ target: usageRecords.jobId });
     }
+    if (spentByKey.size > 0) await this.#writeApiKeySpending(spentByKey);
+  }
+
+  /** What each key was charged, in the settlement's own transaction, so `spent` never drifts from its jobs. */
+  async #writeApiKeySpending(spentByKey: Map<string, number>): Promise<void> {
+    const keyIds = [...spentByKey.keys()];
+    // In id order, like the API key store's last-used writes, so the two cannot deadlock.
+    await this.#tx
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(inArray(apiKeys.id, keyIds))
+      .orderBy(asc(apiKeys.id))
+      .for("update");
+    const values = keyIds.map(
+      (keyId) => sql`(${keyId}::text, ${bigintParameter(spentByKey.get(keyId)!)}::bigint)`,
+    );
+    await this.#tx.execute(sql`
+      update api_keys as target set spent = target.spent + source.amount
+      from (values ${sql.join(values, sql`, `)}) as source(id, amount)
+      where target.id = source.id`);
   }
 
   /** What earlier settlements charged, rebuilt from their ledger entries, for calls that repeat them. */
@@ -444,6 +565,18 @@ function operatorPart(cost: number, share: number): number {
 
 function ownerKey(accountId: string, kind: LedgerAccountKind): string {
   return `${accountId}\u0000${kind}`;
+}
+
+function spendLimitFailure(
+  key: { spendLimit: number | null; spent: number; activeHeld: number },
+  amount: number,
+): LedgerOutcome {
+  return failure(
+    "insufficient_quota",
+    `this API key has reached its spend limit: it may spend ${formatCredits(key.spendLimit ?? 0)} credits, ` +
+      `has spent ${formatCredits(key.spent)} and has ${formatCredits(key.activeHeld)} held for running requests, ` +
+      `and this request may cost up to ${formatCredits(amount)} credits`,
+  );
 }
 
 function success(value: () => unknown): LedgerOutcome {

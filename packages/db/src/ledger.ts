@@ -84,59 +84,19 @@ export class Ledger {
     requireShare(this.#defaultOperatorShare);
   }
 
-  /** Moves credit from the funding account to the customer's, once per idempotency key. */
-  async grantCredits(input: GrantCreditsInput): Promise<GrantResult> {
+  /**
+   * Moves credit from the funding account to the customer's, once per idempotency key. With
+   * `transaction`, the grant is written in the caller's transaction and commits (or not) with the
+   * caller's other writes: how a purchase is marked paid and credited as one change.
+   */
+  async grantCredits(
+    input: GrantCreditsInput,
+    options: { transaction?: DrizzleTransaction } = {},
+  ): Promise<GrantResult> {
     requireAmount(input.amount, "amount", { allowZero: false });
     if (!input.idempotencyKey) throw new HelexaError("invalid_request", "idempotencyKey is required");
-    return this.#db.transaction(async (tx) => {
-      const customer = await findLedgerAccount(tx, input.accountId, "customer_credit");
-      const transactionId = randomUUID();
-      // Inserting the key first makes a concurrent grant with the same key wait here, then do nothing.
-      const inserted = await tx
-        .insert(ledgerTransactions)
-        .values({
-          id: transactionId,
-          idempotencyKey: input.idempotencyKey,
-          kind: input.kind ?? "grant",
-          description: input.description ?? null,
-        })
-        .onConflictDoNothing({ target: ledgerTransactions.idempotencyKey })
-        .returning({ id: ledgerTransactions.id });
-      if (inserted.length === 0) {
-        const [existing] = await tx
-          .select({ id: ledgerTransactions.id })
-          .from(ledgerTransactions)
-          .where(eq(ledgerTransactions.idempotencyKey, input.idempotencyKey));
-        return { transactionId: existing!.id, alreadyApplied: true };
-      }
-      const fundingId = platformLedgerAccountIds.funding;
-      const locked = await lockLedgerAccounts(tx, { ids: [fundingId, customer.id] });
-      const fundingBalance = locked.find((row) => row.id === fundingId)?.balance;
-      const customerBalance = locked.find((row) => row.id === customer.id)?.balance;
-      if (fundingBalance === undefined || customerBalance === undefined) {
-        throw new HelexaError("internal", "the funding ledger account is missing");
-      }
-      if (
-        customerBalance + input.amount > Number.MAX_SAFE_INTEGER ||
-        fundingBalance - input.amount < -Number.MAX_SAFE_INTEGER
-      ) {
-        const message = "the grant would take a balance past the largest exact amount";
-        throw new HelexaError("invalid_request", message, { param: "amount" });
-      }
-      await tx.insert(ledgerEntries).values([
-        { transactionId, ledgerAccountId: fundingId, amount: -input.amount },
-        { transactionId, ledgerAccountId: customer.id, amount: input.amount },
-      ]);
-      await tx
-        .update(ledgerAccounts)
-        .set({ balance: sql`${ledgerAccounts.balance} + ${String(input.amount)}::bigint` })
-        .where(eq(ledgerAccounts.id, customer.id));
-      await tx
-        .update(ledgerAccounts)
-        .set({ balance: sql`${ledgerAccounts.balance} - ${String(input.amount)}::bigint` })
-        .where(eq(ledgerAccounts.id, fundingId));
-      return { transactionId, alreadyApplied: false };
-    });
+    if (options.transaction) return applyGrant(options.transaction, input);
+    return this.#db.transaction((tx) => applyGrant(tx, input));
   }
 
   /** The account's credit (or, with kind operator_earnings, what it has earned as an operator). */
@@ -290,6 +250,57 @@ export class Ledger {
     } else return false;
     return true;
   }
+}
+
+/** A grant written in the given transaction: Ledger.grantCredits opens one or joins the caller's. */
+async function applyGrant(tx: DrizzleTransaction, input: GrantCreditsInput): Promise<GrantResult> {
+  const customer = await findLedgerAccount(tx, input.accountId, "customer_credit");
+  const transactionId = randomUUID();
+  // Inserting the key first makes a concurrent grant with the same key wait here, then do nothing.
+  const inserted = await tx
+    .insert(ledgerTransactions)
+    .values({
+      id: transactionId,
+      idempotencyKey: input.idempotencyKey,
+      kind: input.kind ?? "grant",
+      description: input.description ?? null,
+    })
+    .onConflictDoNothing({ target: ledgerTransactions.idempotencyKey })
+    .returning({ id: ledgerTransactions.id });
+  if (inserted.length === 0) {
+    const [existing] = await tx
+      .select({ id: ledgerTransactions.id })
+      .from(ledgerTransactions)
+      .where(eq(ledgerTransactions.idempotencyKey, input.idempotencyKey));
+    return { transactionId: existing!.id, alreadyApplied: true };
+  }
+  const fundingId = platformLedgerAccountIds.funding;
+  const locked = await lockLedgerAccounts(tx, { ids: [fundingId, customer.id] });
+  const fundingBalance = locked.find((row) => row.id === fundingId)?.balance;
+  const customerBalance = locked.find((row) => row.id === customer.id)?.balance;
+  if (fundingBalance === undefined || customerBalance === undefined) {
+    throw new HelexaError("internal", "the funding ledger account is missing");
+  }
+  if (
+    customerBalance + input.amount > Number.MAX_SAFE_INTEGER ||
+    fundingBalance - input.amount < -Number.MAX_SAFE_INTEGER
+  ) {
+    const message = "the grant would take a balance past the largest exact amount";
+    throw new HelexaError("invalid_request", message, { param: "amount" });
+  }
+  await tx.insert(ledgerEntries).values([
+    { transactionId, ledgerAccountId: fundingId, amount: -input.amount },
+    { transactionId, ledgerAccountId: customer.id, amount: input.amount },
+  ]);
+  await tx
+    .update(ledgerAccounts)
+    .set({ balance: sql`${ledgerAccounts.balance} + ${String(input.amount)}::bigint` })
+    .where(eq(ledgerAccounts.id, customer.id));
+  await tx
+    .update(ledgerAccounts)
+    .set({ balance: sql`${ledgerAccounts.balance} - ${String(input.amount)}::bigint` })
+    .where(eq(ledgerAccounts.id, fundingId));
+  return { transactionId, alreadyApplied: false };
 }
 
 async function findLedgerAccount(

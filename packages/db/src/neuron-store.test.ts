@@ -31,4 +31,22 @@ describeOnEachBackend("NeuronStore", (backend) => {
     assert.equal(await store.revokeNeuron({ neuronId }), true);
     assert.equal(await store.verifyNeuronToken(token), null);
   });
+
+  backend.test("keeps the capabilities a neuron last reported", async ({ db }) => {
+    await using store = createNeuronStore({ db });
+    const operator = await createAccountStore({ db }).createAccount({ name: "operator" });
+    const { neuronId } = await store.registerNeuron({ accountId: operator.id, name: "box" });
+    assert.equal((await store.listNeurons(operator.id))[0]?.lastCapabilities, null);
+    const capabilities = {
+      runtime: "llama.cpp",
+      gpus: [{ name: "H200", memoryBytes: 141e9 }],
+      models: ["m"],
+    };
+    assert.equal(await store.saveCapabilities({ neuronId, capabilities }), true);
+    assert.deepEqual((await store.listNeurons(operator.id))[0]?.lastCapabilities, capabilities);
+    const replaced = { runtime: "vllm", gpus: [], models: [] };
+    await store.saveCapabilities({ neuronId, capabilities: replaced });
+    assert.deepEqual((await store.listNeurons(operator.id))[0]?.lastCapabilities, replaced);
+    assert.equal(await store.saveCapabilities({ neuronId: "no-such-neuron", capabilities }), false);
+  });
 });

@@ -25,6 +25,11 @@ export interface NeuronStore {
   /** The neuron, or null when the token is unknown, malformed or revoked. */
   verifyNeuronToken(token: string): Promise<VerifiedNeuron | null>;
   revokeNeuron(input: { neuronId: string; accountId?: string }): Promise<boolean>;
+  /**
+   * Keeps what the neuron said it is (any JSON value) so its operator's page can show it while it is
+   * offline. False when there is no such neuron.
+   */
+  saveCapabilities(input: { neuronId: string; capabilities: unknown }): Promise<boolean>;
   listNeurons(accountId: string): Promise<NeuronRecord[]>;
   flushLastSeen(): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +86,15 @@ export function createNeuronStore(options: NeuronStoreOptions): NeuronStore {
         .where(and(...conditions))
         .returning({ id: neurons.id });
       return revoked.length > 0;
+    },
+
+    async saveCapabilities(input) {
+      const saved = await db
+        .update(neurons)
+        .set({ lastCapabilities: input.capabilities ?? null })
+        .where(eq(neurons.id, input.neuronId))
+        .returning({ id: neurons.id });
+      return saved.length > 0;
     },
 
     async listNeurons(accountId) {

@@ -153,7 +153,8 @@ export const ledgerEntries = pgTable(
   },
   (table) => [
     index("ledger_entries_transaction_index").on(table.transactionId),
-    index("ledger_entries_ledger_account_index").on(table.ledgerAccountId),
+    // With the id, an account's history reads newest first straight off the index.
+    index("ledger_entries_ledger_account_index").on(table.ledgerAccountId, table.id),
     check("ledger_entries_amount_check", sql`${table.amount} <> 0`),
   ],
 );
@@ -292,6 +293,7 @@ export const jobs = pgTable(
   (table) => [
     check("jobs_status_check", sql`${table.status} in ('running', 'completed', 'failed', 'cancelled')`),
     index("jobs_account_created_index").on(table.accountId, table.createdAt),
+    index("jobs_created_index").on(table.createdAt),
     index("jobs_running_index").on(table.createdAt).where(sql`${table.status} = 'running'`),
   ],
 );
@@ -312,7 +314,12 @@ export const usageRecords = pgTable(
     cost: microCredits("cost").notNull(),
     createdAt: createdAt(),
   },
-  (table) => [index("usage_records_account_created_index").on(table.accountId, table.createdAt)],
+  (table) => [
+    index("usage_records_account_created_index").on(table.accountId, table.createdAt),
+    // What each neuron served (the operator's page) and what the fabric served lately (the landing page).
+    index("usage_records_neuron_index").on(table.neuronId),
+    index("usage_records_created_index").on(table.createdAt),
+  ],
 );
 
 /** A signed-in browser: the session cookie names a row here, so ending a session takes effect at once. */

@@ -152,10 +152,14 @@ export interface PortalFixture {
 
 export const defaultPassword = "correct horse battery";
 
+/**
+ * Without `database`, a throwaway PGlite made for the fixture and removed by close(); with one (from
+ * describeOnEachBackend, say), its owner closes it.
+ */
 export async function createPortalFixture(
-  options: { payments?: PaymentProvider; fabric?: FakeFabric } = {},
+  options: { payments?: PaymentProvider; fabric?: FakeFabric; database?: TestDatabase } = {},
 ): Promise<PortalFixture> {
-  const database = await createPgliteTestDatabase();
+  const database = options.database ?? (await createPgliteTestDatabase());
   const { db } = database;
   const ledger = new Ledger({ db });
   const mail: RecordedMail[] = [];
@@ -217,7 +221,7 @@ export async function createPortalFixture(
       await apiKeys.close();
       await neurons.close();
       await ledger.close();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }

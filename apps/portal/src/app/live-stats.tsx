@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The landing page's live counts: neurons online, models served, tokens served today.
+
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { formatCompact, formatInteger } from "../lib/format";
+import { useTRPC } from "./providers";
+
+export function LiveStats() {
+  const trpc = useTRPC();
+  const stats = useQuery({ ...trpc.stats.live.queryOptions(), refetchInterval: 10_000 });
+  const value = (pick: (data: NonNullable<typeof stats.data>) => number, compact = false) => {
+    if (!stats.data) return stats.isError ? "—" : "…";
+    const number = pick(stats.data);
+    return compact ? formatCompact(number) : formatInteger(number);
+  };
+
+  return (
+    <section className="stats" aria-labelledby="stats-title" aria-busy={stats.isPending}>
+      <h2 id="stats-title" className="visually-hidden">
+        The fabric right now
+      </h2>
+      <dl className="stat-grid">
+        <div className="stat">
+          <dt>Neurons online</dt>
+          <dd>{value((data) => data.neuronsOnline)}</dd>
+        </div>
+        <div className="stat">
+          <dt>Models served</dt>
+          <dd>{value((data) => data.modelsServed)}</dd>
+        </div>
+        <div className="stat">
+          <dt>Tokens served today</dt>
+          <dd>{value((data) => data.tokensToday, true)}</dd>
+        </div>
+      </dl>
+      {stats.isError ? <p className="muted small">Live counts are unavailable right now.</p> : null}
+    </section>
+  );
+}

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// The operator page.
+
+import type { Metadata } from "next";
+import { OperatorView } from "./operator-view";
+
+export const metadata: Metadata = { title: "Operator" };
+
+export default function OperatorPage() {
+  return <OperatorView />;
+}
