@@ -28,7 +28,7 @@ const KEPT_OUTPUT_CHARS = 64_000;
 
 export async function startFabricProcess(options: FabricProcessOptions): Promise<FabricProcess> {
   const sockets = await Promise.all(
-    ["orchestrator-socket", "gateway-socket", "control-socket", "api-socket"].map(
+    ["orchestrator-socket", "gateway-socket", "portal-socket", "control-socket", "api-socket"].map(
       async (flag) => [`--${flag}`, `127.0.0.1:${await freeLoopbackPort()}`] as const,
     ),
   );

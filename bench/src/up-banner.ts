@@ -6,6 +6,8 @@ export interface UpBanner {
   gatewayUrl: string;
   apiKey: string;
   modelId: string;
+  /** The portal's origin, when `up` serves one. */
+  portalUrl?: string;
 }
 
 /** Null until every line has arrived; the output may hold log lines around the banner. */
@@ -14,5 +16,6 @@ export function parseUpBanner(output: string): UpBanner | null {
   const apiKey = /^\s*api key\s+(sk-hx-\S+)\s*$/m.exec(output)?.[1];
   const modelId = /^\s*model\s+(\S+)\s*$/m.exec(output)?.[1];
   if (!gatewayUrl || !apiKey || !modelId) return null;
-  return { gatewayUrl, apiKey, modelId };
+  const portalUrl = /^\s*portal\s+(http:\/\/\S+)/m.exec(output)?.[1];
+  return { gatewayUrl, apiKey, modelId, ...(portalUrl ? { portalUrl } : {}) };
 }

@@ -81,6 +81,25 @@ describe("account.signUp", () => {
     assert.equal(ada?.name, "Ada");
   });
 
+  it("answers CONFLICT, not an internal error, to concurrent sign-ups with one email", async () => {
+    const anonymous = await fixture.caller(null);
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((index) =>
+        anonymous.account.signUp({
+          email: "twice@example.com",
+          name: `Twice ${index}`,
+          password: defaultPassword,
+        }),
+      ),
+    );
+    assert.equal(results.filter((result) => result.status === "fulfilled").length, 1);
+    for (const result of results) {
+      if (result.status === "rejected") assert.equal((result.reason as { code?: string }).code, "CONFLICT");
+    }
+    const sent = fixture.mail.filter((mail) => mail.email === "twice@example.com");
+    assert.equal(sent.length, 1, "one account, one verification mail");
+  });
+
   it("sends a verification link that verifies the email once", async () => {
     const anonymous = await fixture.caller(null);
     const { accountId } = await anonymous.account.signUp({

@@ -50,7 +50,11 @@ async function startFakeStripeApi(): Promise<{ server: Server; port: number; req
   return { server, port: (server.address() as AddressInfo).port, requests };
 }
 
-function signedEvent(event: { id: string; type: string; session: { id: string; payment_status?: string } }): {
+function signedEvent(event: {
+  id: string;
+  type: string;
+  session: { id: string; payment_status?: string; metadata?: Record<string, string> };
+}): {
   rawBody: Buffer;
   signature: string;
 } {
@@ -103,7 +107,12 @@ describeOnEachBackend("Stripe payments", (backend) => {
   after(() => fixture?.close());
 
   const webhook = (event: Parameters<typeof signedEvent>[0]) =>
-    handleStripeWebhook({ ...signedEvent(event), webhookSecret, purchases: fixture.services.purchases });
+    handleStripeWebhook({
+      ...signedEvent(event),
+      webhookSecret,
+      purchases: fixture.services.purchases,
+      creditPacks: defaultCreditPacks,
+    });
 
   async function pendingPurchase(): Promise<Purchase> {
     purchaseCount += 1;
@@ -326,6 +335,27 @@ describeOnEachBackend("Stripe payments", (backend) => {
     assert.equal(await balance(), start);
   });
 
+  backend.test(
+    "a paid session whose row was never written is rebuilt from its metadata, once",
+    async (database) => {
+      await setUp(database);
+      const start = await balance();
+      const event = {
+        id: "evt_late_row_7",
+        type: "checkout.session.completed",
+        session: { id: "cs_test_row_lost", metadata: { accountId: buyer.account.id, packId: scale.id } },
+      };
+      assert.deepEqual(await webhook(event), { status: 200, outcome: "credited" });
+      assert.deepEqual(await webhook(event), { status: 200, outcome: "already_handled" });
+      assert.deepEqual(await webhook({ ...event, id: "evt_late_row_8" }), {
+        status: 200,
+        outcome: "already_paid",
+      });
+      assert.equal(await statusOf("cs_test_row_lost"), "paid");
+      assert.equal(await balance(), start + scale.credits);
+    },
+  );
+
   backend.test("concurrent deliveries of one event credit once", async (database) => {
     await setUp(database);
     const purchase = await pendingPurchase();
@@ -373,7 +403,7 @@ describeOnEachBackend("Stripe payments", (backend) => {
       const paid = (await fixture.services.purchases.listPurchases(buyer.account.id)).filter(
         (purchase) => purchase.status === "paid",
       );
-      assert.equal(paid.length, 6);
+      assert.equal(paid.length, 7, "six paid by the tests above, and the one rebuilt from its metadata");
       assert.equal(await balance(), paid.length * scale.credits);
       assert.deepEqual(await checkLedgerIntegrity({ db: fixture.database.db }), {
         unbalancedTransactions: 0,

@@ -3,7 +3,7 @@
 
 import type { PurchaseStore } from "@helexa/db";
 import Stripe from "stripe";
-import type { PaymentProvider } from "./services.js";
+import type { CreditPack, PaymentProvider } from "./services.js";
 
 export function createStripePaymentProvider(options: {
   secretKey: string;
@@ -49,6 +49,8 @@ export async function handleStripeWebhook(options: {
   signature: string | undefined;
   webhookSecret: string;
   purchases: PurchaseStore;
+  /** The packs on sale, to rebuild a purchase whose row was never written (see below). */
+  creditPacks?: readonly CreditPack[];
 }): Promise<StripeWebhookResult> {
   if (!options.signature) return { status: 400, error: "missing Stripe-Signature header" };
   let event: Stripe.Event;
@@ -74,11 +76,33 @@ export async function handleStripeWebhook(options: {
     type = "checkout.expired";
   }
   if (!type) return { status: 200, outcome: "ignored" };
-  const result = await options.purchases.handlePaymentEvent({
-    eventId: event.id,
-    provider: "stripe",
-    type,
-    purchaseId: session.id,
-  });
+  const handle = () =>
+    options.purchases.handlePaymentEvent({
+      eventId: event.id,
+      provider: "stripe",
+      type,
+      purchaseId: session.id,
+    });
+  let result = await handle();
+  // The checkout exists at Stripe before its row exists here; if writing the row failed, the money was
+  // still taken. The session's metadata (written by this server, under Stripe's signature) rebuilds it.
+  const pack = options.creditPacks?.find((candidate) => candidate.id === session.metadata?.packId);
+  const accountId = session.metadata?.accountId;
+  if (result.outcome === "unknown_purchase" && type === "checkout.completed" && pack && accountId) {
+    try {
+      await options.purchases.createPurchase({
+        id: session.id,
+        provider: "stripe",
+        accountId,
+        packId: pack.id,
+        credits: pack.credits,
+        priceAmount: session.amount_total ?? pack.priceAmount,
+        currency: session.currency ?? pack.currency,
+      });
+    } catch {
+      // Another delivery of this event wrote it first; handling it again below reads that row.
+    }
+    result = await handle();
+  }
   return { status: 200, outcome: result.outcome };
 }

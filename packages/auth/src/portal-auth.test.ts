@@ -15,17 +15,20 @@ import {
 } from "@helexa/db";
 import { createPgliteTestDatabase, type TestDatabase } from "@helexa/db/test";
 import { createLogger } from "@helexa/log";
+import type { PasswordHasher } from "./password-hasher.js";
 import { createPasswordHasher } from "./password-hasher.js";
 import { createPortalAuth, type PortalAuth, type SignInLimits } from "./portal-auth.js";
 
 const password = "correct horse battery";
 const secret = "a test secret of at least thirty-two characters";
+const userAgent = "helexa-test-browser/1.0";
 
 /** The portal socket's auth routes, as cortex serves them, plus a route that says who the cookie is. */
 async function startPortal(options: {
   accounts: AccountStore;
   auth: AuthStore;
   signInLimits?: SignInLimits;
+  passwords?: PasswordHasher;
 }): Promise<{ url: string; portalAuth: PortalAuth; server: Server }> {
   let portalAuth: PortalAuth | undefined;
   const server = createServer((request, response) => {
@@ -53,7 +56,7 @@ async function startPortal(options: {
   portalAuth = createPortalAuth({
     accounts: options.accounts,
     auth: options.auth,
-    passwords: createPasswordHasher(),
+    passwords: options.passwords ?? createPasswordHasher(),
     secret,
     portalUrl: url,
     ...(options.signInLimits ? { signInLimits: options.signInLimits } : {}),
@@ -73,6 +76,7 @@ class Browser {
 
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    headers.set("user-agent", userAgent);
     if (this.cookies.size > 0) headers.set("cookie", this.cookieHeader);
     const response = await fetch(`${this.origin}${path}`, { ...init, headers, redirect: "manual" });
     for (const line of response.headers.getSetCookie()) {
@@ -145,7 +149,8 @@ describe("createPortalAuth over HTTP", () => {
   let accounts: AccountStore;
   let auth: AuthStore;
   let portal: Awaited<ReturnType<typeof startPortal>>;
-  const windowMs = 2_500;
+  // Long enough for six sign-ins under load, short enough to wait out.
+  const windowMs = 3_000;
 
   async function createAccount(email: string): Promise<Account> {
     return accounts.createAccount({
@@ -180,7 +185,10 @@ describe("createPortalAuth over HTTP", () => {
     assert.equal(result.url, `${portal.url}/dashboard`, "redirects within the portal's own origin");
     assert.ok(browser.sessionCookie, `a session cookie is set: ${[...browser.cookies.keys()].join(", ")}`);
     assert.deepEqual(await browser.whoami(), { accountId: ada.id, email: "ada@example.com" });
-    assert.equal((await auth.listSessions(ada.id)).length, 1, "the session is a row in the database");
+    const sessions = await auth.listSessions(ada.id);
+    assert.equal(sessions.length, 1, "the session is a row in the database");
+    assert.equal(sessions[0]?.userAgent, userAgent, "the session list shows the browser");
+    assert.equal(sessions[0]?.address, "127.0.0.1");
   });
 
   it("sign-out clears the cookie and ends the session on the server: the old cookie is refused", async () => {
@@ -285,5 +293,38 @@ describe("createPortalAuth over HTTP", () => {
     // Flip one character of the encrypted token.
     const flipped = value.slice(0, 20) + (value[20] === "A" ? "B" : "A") + value.slice(21);
     assert.equal(await browser.whoami(`${name}=${flipped}`), null);
+  });
+  it("guesses sent at once all count: twenty wrong passwords together get at most five checks", async () => {
+    await createAccount("cal@example.com");
+    const real = createPasswordHasher();
+    let checks = 0;
+    const counting: PasswordHasher = {
+      hash: (text) => real.hash(text),
+      verify: (hash, text) => {
+        checks++;
+        return real.verify(hash, text);
+      },
+    };
+    const racing = await startPortal({
+      accounts,
+      auth,
+      passwords: counting,
+      signInLimits: { perEmail: 5, perAddress: 1_000, windowMs: 60_000 },
+    });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => new Browser(racing.url).signIn("cal@example.com", "a wrong guess")),
+      );
+      assert.ok(
+        results.every((result) => result.url.includes("error")),
+        "every guess fails",
+      );
+      assert.ok(checks <= 5, `${checks} passwords were checked; the limit is 5`);
+      const late = await new Browser(racing.url).signIn("cal@example.com", password);
+      assert.ok(late.url.includes("error"), "the right password is refused while the limit holds");
+    } finally {
+      racing.server.closeAllConnections();
+      await new Promise((resolve) => racing.server.close(resolve));
+    }
   });
 });

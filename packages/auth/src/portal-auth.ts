@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // Auth.js (next-auth v4) served by cortex: sign-in with a password, GitHub or Google, and sessions that end at once.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Account, AccountStore, AuthStore } from "@helexa/db";
 import type { Logger } from "@helexa/log";
@@ -61,6 +62,9 @@ export interface PortalAuth {
 /** Set by cortex on the request handed to next-auth, never taken from the client. */
 const addressHeader = "x-helexa-client-address";
 
+/** The request next-auth is handling, for callbacks that are not given it (the session's browser and address). */
+const currentRequest = new AsyncLocalStorage<{ userAgent: string | null; address: string }>();
+
 export class SignInRefusedError extends Error {
   override readonly name = "SignInRefusedError";
 }
@@ -84,12 +88,15 @@ export function createPortalAuth(options: PortalAuthOptions): PortalAuth {
     const parsed = signInInputSchema.safeParse(credentials ?? {});
     if (!parsed.success) return null;
     const { email, password } = parsed.data;
+    // The attempt counts as failed until the password checks out, so guesses sent at once all count:
+    // each one's count includes itself and every attempt recorded before it.
+    const attempt = await auth.recordSignInAttempt({ email, address, succeeded: false });
     const since = new Date(Date.now() - limits.windowMs);
     const [byEmail, byAddress] = await Promise.all([
       auth.countFailedSignIns({ email, since }),
       auth.countFailedSignIns({ address, since }),
     ]);
-    if (byEmail >= limits.perEmail || byAddress >= limits.perAddress) {
+    if (byEmail > limits.perEmail || byAddress > limits.perAddress) {
       log.warn("auth.sign_in_rate_limited", { email, address, byEmail, byAddress });
       throw new SignInRefusedError("too many sign-in attempts: wait a few minutes and try again");
     }
@@ -97,7 +104,7 @@ export function createPortalAuth(options: PortalAuthOptions): PortalAuth {
     // The hash is checked even without an account, so timing does not tell which emails exist.
     const ok = await passwords.verify(account?.passwordHash ?? unusableHash, password);
     const succeeded = ok && account !== null && account.passwordHash !== null && !account.suspendedAt;
-    await auth.recordSignInAttempt({ email, address, succeeded });
+    if (succeeded) await auth.markSignInSucceeded(attempt);
     return succeeded ? account : null;
   }
 
@@ -152,10 +159,11 @@ export function createPortalAuth(options: PortalAuthOptions): PortalAuth {
       },
       async jwt({ token, user }) {
         if (user) {
+          const request = currentRequest.getStore();
           const session = await auth.createSession({
             accountId: user.id,
-            userAgent: null,
-            address: null,
+            userAgent: request?.userAgent?.slice(0, 300) ?? null,
+            address: request?.address ?? null,
             ttlMs: sessionTtlMs,
           });
           token.sub = user.id;
@@ -187,16 +195,19 @@ export function createPortalAuth(options: PortalAuthOptions): PortalAuth {
       const query: Record<string, string | string[]> = Object.fromEntries(url.searchParams);
       query.nextauth = segments;
       const shim = responseShim(response);
-      await NextAuth(
-        {
-          query,
-          body,
-          cookies: parseCookies(request.headers.cookie),
-          headers,
-          method: request.method,
-        } as never,
-        shim as never,
-        nextAuthOptions,
+      const context = { userAgent: request.headers["user-agent"] ?? null, address: clientAddress(request) };
+      await currentRequest.run(context, () =>
+        NextAuth(
+          {
+            query,
+            body,
+            cookies: parseCookies(request.headers.cookie),
+            headers,
+            method: request.method,
+          } as never,
+          shim as never,
+          nextAuthOptions,
+        ),
       );
     },
 

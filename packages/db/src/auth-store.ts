@@ -69,7 +69,12 @@ export interface AuthStore {
   endAccountSessions(input: { accountId: string; exceptSessionId?: string }): Promise<number>;
   /** The account's active sessions, most recently seen first. */
   listSessions(accountId: string): Promise<SessionSummary[]>;
-  recordSignInAttempt(input: { email: string; address: string; succeeded: boolean }): Promise<void>;
+  /**
+   * Records an attempt and returns its id. A sign-in records its attempt as failed before it checks the
+   * password, and marks it succeeded after: concurrent guesses then all count against the limit.
+   */
+  recordSignInAttempt(input: { email: string; address: string; succeeded: boolean }): Promise<number>;
+  markSignInSucceeded(attemptId: number): Promise<void>;
   /**
    * Failed attempts since `since` for the email, the address, or (both given) that pair. Rate limits
    * usually ask twice: once per email, once per address.
@@ -214,11 +219,16 @@ export function createAuthStore(options: AuthStoreOptions): AuthStore {
     },
 
     async recordSignInAttempt(input) {
-      await db.insert(signInAttempts).values({
-        email: normalizeEmail(input.email),
-        address: input.address,
-        succeeded: input.succeeded,
-      });
+      const [row] = await db
+        .insert(signInAttempts)
+        .values({ email: normalizeEmail(input.email), address: input.address, succeeded: input.succeeded })
+        .returning({ id: signInAttempts.id });
+      if (!row) throw new Error("the sign-in attempt was not recorded");
+      return row.id;
+    },
+
+    async markSignInSucceeded(attemptId) {
+      await db.update(signInAttempts).set({ succeeded: true }).where(eq(signInAttempts.id, attemptId));
     },
 
     async countFailedSignIns(input) {

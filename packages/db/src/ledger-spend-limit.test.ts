@@ -53,21 +53,18 @@ function countingTransactions(db: DrizzleDatabase) {
 
 describeOnEachBackend("Ledger API key spend limits", (backend) => {
   for (const mode of ["batched", "per-call"] as const) {
-    backend.test(
-      `40 concurrent holds on a key limited to 10 of them: exactly 10 (${mode})`,
-      async ({ db }) => {
-        await using ledger = new Ledger({ db, mode });
-        const customer = await customerWithKey(db, ledger, {
-          balance: 100 * credit,
-          spendLimit: 10 * credit,
-        });
-        const results = await Promise.allSettled(Array.from({ length: 40 }, () => customer.hold(credit)));
-        const refused = results.filter((result) => result.status === "rejected");
-        assert.equal(results.length - refused.length, 10);
-        for (const result of refused) assert.ok(isSpendLimitError(result.reason), String(result.reason));
-        assert.equal((await ledger.getBalance(customer.account.id)).held, 10 * credit);
-      },
-    );
+    backend.test(`24 concurrent holds on a key limited to 8 of them: exactly 8 (${mode})`, async ({ db }) => {
+      await using ledger = new Ledger({ db, mode });
+      const customer = await customerWithKey(db, ledger, {
+        balance: 100 * credit,
+        spendLimit: 8 * credit,
+      });
+      const results = await Promise.allSettled(Array.from({ length: 24 }, () => customer.hold(credit)));
+      const refused = results.filter((result) => result.status === "rejected");
+      assert.equal(results.length - refused.length, 8);
+      for (const result of refused) assert.ok(isSpendLimitError(result.reason), String(result.reason));
+      assert.equal((await ledger.getBalance(customer.account.id)).held, 8 * credit);
+    });
   }
 
   backend.test("two ledgers (two cortex nodes) on one key never exceed its limit", async (database) => {
@@ -78,7 +75,7 @@ describeOnEachBackend("Ledger API key spend limits", (backend) => {
     });
     await using other = database.kind === "postgres" ? await database.openAnother() : undefined;
     await using second = new Ledger({ db: other?.db ?? database.db });
-    const calls = Array.from({ length: 30 }, (_, index) =>
+    const calls = Array.from({ length: 20 }, (_, index) =>
       (index % 2 === 0 ? first : second).placeHold({
         jobId: randomUUID(),
         accountId: customer.account.id,

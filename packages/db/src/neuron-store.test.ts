@@ -32,6 +32,20 @@ describeOnEachBackend("NeuronStore", (backend) => {
     assert.equal(await store.verifyNeuronToken(token), null);
   });
 
+  backend.test(
+    "a suspended operator's neurons stop verifying, and verify again when it is lifted",
+    async ({ db }) => {
+      await using store = createNeuronStore({ db });
+      const accounts = createAccountStore({ db });
+      const operator = await accounts.createAccount({ name: "operator" });
+      const { token } = await store.registerNeuron({ accountId: operator.id, name: "box" });
+      await accounts.setSuspended({ accountId: operator.id, suspended: true });
+      assert.equal(await store.verifyNeuronToken(token), null);
+      await accounts.setSuspended({ accountId: operator.id, suspended: false });
+      assert.equal((await store.verifyNeuronToken(token))?.accountId, operator.id);
+    },
+  );
+
   backend.test("keeps the capabilities a neuron last reported", async ({ db }) => {
     await using store = createNeuronStore({ db });
     const operator = await createAccountStore({ db }).createAccount({ name: "operator" });

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { createLastUsedBatcher } from "./last-used-batcher.js";
 import type { DrizzleDatabase } from "./open-database.js";
-import { neurons } from "./schema.js";
+import { accounts, neurons } from "./schema.js";
 import { generateSecretToken, hashSecretToken, looksLikeSecretToken } from "./secret-token.js";
 
 export const neuronTokenPrefix = "nt-hx-";
@@ -70,7 +70,15 @@ export function createNeuronStore(options: NeuronStoreOptions): NeuronStore {
       const [row] = await db
         .select({ neuronId: neurons.id, accountId: neurons.accountId, name: neurons.name })
         .from(neurons)
-        .where(and(eq(neurons.tokenHash, hashSecretToken(token)), isNull(neurons.revokedAt)))
+        // A suspended operator's neurons stop joining, as their keys stop working.
+        .innerJoin(accounts, eq(accounts.id, neurons.accountId))
+        .where(
+          and(
+            eq(neurons.tokenHash, hashSecretToken(token)),
+            isNull(neurons.revokedAt),
+            isNull(accounts.suspendedAt),
+          ),
+        )
         .limit(1);
       if (!row) return null;
       lastSeen.touch(row.neuronId);

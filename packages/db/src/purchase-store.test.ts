@@ -90,13 +90,13 @@ describeOnEachBackend("PurchaseStore", (backend) => {
   });
 
   backend.test(
-    "unknown purchases, and another provider's, are recorded and credit nothing",
+    "unknown purchases, and another provider's, credit nothing and stay unhandled for a later retry",
     async ({ db }) => {
       await using ledger = new Ledger({ db });
       const { store, event, balance } = await setUp(db, ledger, { provider: "stripe" });
       const unknown = { ...event("checkout.completed"), purchaseId: "cs_missing" };
       assert.deepEqual(await store.handlePaymentEvent(unknown), { outcome: "unknown_purchase" });
-      assert.equal(await eventOutcome(db, unknown.eventId), "unknown_purchase");
+      assert.equal(await eventOutcome(db, unknown.eventId), undefined, "not recorded: a retry may pay it");
       // A dev checkout event must never pay for a Stripe purchase.
       const forged = { ...event("checkout.completed"), provider: "dev" as const };
       assert.deepEqual(await store.handlePaymentEvent(forged), { outcome: "unknown_purchase" });

@@ -112,7 +112,12 @@ export function createPurchaseStore(options: { db: DrizzleDatabase; ledger: Ledg
           .returning({ id: paymentEvents.id });
         if (!claimed) return { outcome: "already_handled" as const };
         const outcome = await applyPaymentEvent(tx, ledger, input);
-        await tx.update(paymentEvents).set({ outcome }).where(eq(paymentEvents.id, input.eventId));
+        if (outcome === "unknown_purchase") {
+          // Not handled: when the purchase appears (its row written late), a retry of this event pays it.
+          await tx.delete(paymentEvents).where(eq(paymentEvents.id, input.eventId));
+        } else {
+          await tx.update(paymentEvents).set({ outcome }).where(eq(paymentEvents.id, input.eventId));
+        }
         return { outcome };
       });
     },

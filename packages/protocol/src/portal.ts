@@ -7,10 +7,14 @@ import { z } from "zod";
 export const microCreditsPerCredit = 1_000_000;
 
 export const emailSchema = z
-  .email({ error: "enter an email address such as ada@example.com" })
+  .string({ error: "enter an email address such as ada@example.com" })
   .trim()
   .toLowerCase()
-  .max(254, { error: "an email address is at most 254 characters" });
+  .pipe(
+    z
+      .email({ error: "enter an email address such as ada@example.com" })
+      .max(254, { error: "an email address is at most 254 characters" }),
+  );
 
 export const passwordSchema = z
   .string()
@@ -124,7 +128,8 @@ export const dateRangeInputSchema = z
 
 export const ledgerHistoryInputSchema = z.object({
   limit: z.int().min(1).max(200).default(50),
-  before: z.date().optional(),
+  /** The last entry of the previous page: entries written in one batch share a time, never an id. */
+  beforeEntryId: z.int().positive().optional(),
 });
 
 export const registerNeuronInputSchema = z.object({

@@ -95,6 +95,7 @@ export function createPortalRequestListener(options: PortalServerOptions): Reque
       signature: Array.isArray(signature) ? signature[0] : signature,
       webhookSecret: options.stripeWebhookSecret,
       purchases: services.purchases,
+      creditPacks: services.creditPacks,
     });
     response.statusCode = result.status;
     response.setHeader("content-type", "application/json");

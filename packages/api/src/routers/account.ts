@@ -32,18 +32,20 @@ export const accountRouter = router({
 
   signUp: publicProcedure.input(signUpInputSchema).mutation(async ({ ctx, input }) => {
     const { services } = ctx;
-    if (await services.accounts.findAccountByEmail(input.email)) {
-      throw new TRPCError({
+    const conflict = () =>
+      new TRPCError({
         code: "CONFLICT",
         message: "an account with this email exists already: sign in, or reset its password",
       });
-    }
+    if (await services.accounts.findAccountByEmail(input.email)) throw conflict();
     const passwordHash = await services.passwords.hash(input.password);
-    const account = await services.accounts.createAccountFirstIsAdmin({
-      email: input.email,
-      name: input.name,
-      passwordHash,
-    });
+    const account = await services.accounts
+      .createAccountFirstIsAdmin({ email: input.email, name: input.name, passwordHash })
+      .catch(async (error: unknown) => {
+        // Two sign-ups with one email at once (a double click): the unique email index lets one in.
+        if (await services.accounts.findAccountByEmail(input.email)) throw conflict();
+        throw error;
+      });
     await services.mail.sendVerification(account);
     return { accountId: account.id, role: account.role };
   }),

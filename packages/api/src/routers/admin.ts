@@ -61,7 +61,14 @@ export const adminRouter = router({
     const account = await ctx.services.accounts.getAccount(input.accountId);
     if (!account) throw new TRPCError({ code: "NOT_FOUND", message: "no such account" });
     await ctx.services.accounts.setSuspended({ accountId: input.accountId, suspended: input.suspended });
-    if (input.suspended) await ctx.services.auth.endAccountSessions({ accountId: input.accountId });
+    if (input.suspended) {
+      await ctx.services.auth.endAccountSessions({ accountId: input.accountId });
+      // Their neurons' tokens stop verifying; the ones connected now leave at once.
+      for (const neuron of ctx.services.fabric?.liveNeurons() ?? []) {
+        if (neuron.operatorAccountId === input.accountId)
+          ctx.services.fabric?.disconnectNeuron(neuron.neuronId);
+      }
+    }
     return { suspended: input.suspended };
   }),
 

@@ -14,7 +14,7 @@ export const billingRouter = router({
       accountId: ctx.session.account.id,
       kind: "customer_credit",
       limit: input.limit,
-      ...(input.before ? { before: input.before } : {}),
+      ...(input.beforeEntryId ? { beforeEntryId: input.beforeEntryId } : {}),
     }),
   ),
 

@@ -37,7 +37,7 @@ export const operatorRouter = router({
       accountId: ctx.session.account.id,
       kind: "operator_earnings",
       limit: input.limit,
-      ...(input.before ? { before: input.before } : {}),
+      ...(input.beforeEntryId ? { beforeEntryId: input.beforeEntryId } : {}),
     }),
   ),
 

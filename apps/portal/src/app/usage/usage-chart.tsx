@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
-// Tokens per day as stacked bars, one colour per model, drawn as inline SVG.
+// Tokens per day as stacked bars, one colour per model, drawn as inline SVG; the last day always has a label.
 
 import { formatCompact, formatDayShort, formatInteger } from "../../lib/format";
 
@@ -46,79 +46,85 @@ export function UsageChart({ days, models, rows }: { days: string[]; models: str
 
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby="usage-chart-title usage-chart-desc">
-        <title id="usage-chart-title">Tokens per day, by model</title>
-        <desc id="usage-chart-desc">
-          {`${formatInteger(grandTotal)} tokens over ${days.length} days across ${models.length} models. The table below has every number.`}
-        </desc>
-        {[0, 0.5, 1].map((fraction) => (
-          <g key={fraction}>
-            <line
-              x1={margin.left}
-              x2={width - margin.right}
-              y1={y(top * fraction)}
-              y2={y(top * fraction)}
-              className="chart-grid"
-            />
-            <text
-              x={margin.left - 6}
-              y={y(top * fraction)}
-              className="chart-label"
-              textAnchor="end"
-              dy="0.32em"
-            >
-              {formatCompact(top * fraction)}
-            </text>
-          </g>
-        ))}
-        {days.map((day, index) => {
-          const x = margin.left + index * slot + (slot - barWidth) / 2;
-          let base = 0;
-          const segments = models
-            .map((model) => ({ model, tokens: byDay.get(day)?.get(model) ?? 0 }))
-            .filter((segment) => segment.tokens > 0);
-          return (
-            <g key={day}>
-              {segments.map((segment) => {
-                const y0 = y(base);
-                base += segment.tokens;
-                const y1 = y(base);
-                return (
-                  <rect
-                    key={segment.model}
-                    x={x}
-                    y={y1}
-                    width={barWidth}
-                    height={Math.max(0.5, y0 - y1)}
-                    fill={colourOf(segment.model)}
-                  >
-                    <title>{`${formatDayShort(day)} · ${segment.model}: ${formatInteger(segment.tokens)} tokens`}</title>
-                  </rect>
-                );
-              })}
-              {index % labelEvery === 0 || index === days.length - 1 ? (
-                <text
-                  x={margin.left + index * slot + slot / 2}
-                  y={height - margin.bottom + 16}
-                  className="chart-label"
-                  textAnchor="middle"
-                >
-                  {formatDayShort(day)}
-                </text>
-              ) : null}
-            </g>
-          );
-        })}
-        <text
-          x={12}
-          y={margin.top + plotHeight / 2}
-          className="chart-label"
-          textAnchor="middle"
-          transform={`rotate(-90 12 ${margin.top + plotHeight / 2})`}
+      <div className="chart-scroll">
+        <svg
+          viewBox={`0 0 ${width} ${height}`}
+          role="img"
+          aria-labelledby="usage-chart-title usage-chart-desc"
         >
-          tokens
-        </text>
-      </svg>
+          <title id="usage-chart-title">Tokens per day, by model</title>
+          <desc id="usage-chart-desc">
+            {`${formatInteger(grandTotal)} tokens over ${days.length} days across ${models.length} models. The table below has every number.`}
+          </desc>
+          {[0, 0.5, 1].map((fraction) => (
+            <g key={fraction}>
+              <line
+                x1={margin.left}
+                x2={width - margin.right}
+                y1={y(top * fraction)}
+                y2={y(top * fraction)}
+                className="chart-grid"
+              />
+              <text
+                x={margin.left - 6}
+                y={y(top * fraction)}
+                className="chart-label"
+                textAnchor="end"
+                dy="0.32em"
+              >
+                {formatCompact(top * fraction)}
+              </text>
+            </g>
+          ))}
+          {days.map((day, index) => {
+            const x = margin.left + index * slot + (slot - barWidth) / 2;
+            let base = 0;
+            const segments = models
+              .map((model) => ({ model, tokens: byDay.get(day)?.get(model) ?? 0 }))
+              .filter((segment) => segment.tokens > 0);
+            return (
+              <g key={day}>
+                {segments.map((segment) => {
+                  const y0 = y(base);
+                  base += segment.tokens;
+                  const y1 = y(base);
+                  return (
+                    <rect
+                      key={segment.model}
+                      x={x}
+                      y={y1}
+                      width={barWidth}
+                      height={Math.max(0.5, y0 - y1)}
+                      fill={colourOf(segment.model)}
+                    >
+                      <title>{`${formatDayShort(day)} · ${segment.model}: ${formatInteger(segment.tokens)} tokens`}</title>
+                    </rect>
+                  );
+                })}
+                {(days.length - 1 - index) % labelEvery === 0 ? (
+                  <text
+                    x={margin.left + index * slot + slot / 2}
+                    y={height - margin.bottom + 16}
+                    className="chart-label"
+                    textAnchor="middle"
+                  >
+                    {formatDayShort(day)}
+                  </text>
+                ) : null}
+              </g>
+            );
+          })}
+          <text
+            x={12}
+            y={margin.top + plotHeight / 2}
+            className="chart-label"
+            textAnchor="middle"
+            transform={`rotate(-90 12 ${margin.top + plotHeight / 2})`}
+          >
+            tokens
+          </text>
+        </svg>
+      </div>
       {models.length > 0 ? (
         <figcaption>
           <ul className="legend">

@@ -205,7 +205,7 @@ function Usage() {
                   <tbody>
                     {rows.map((row) => (
                       <tr key={`${row.day}/${row.model}`} data-testid="usage-row">
-                        <td>{row.day}</td>
+                        <td className="nowrap">{row.day}</td>
                         <td>{row.model}</td>
                         <td className="num">{formatInteger(row.requests)}</td>
                         <td className="num">{formatInteger(row.promptTokens)}</td>
