@@ -82,6 +82,7 @@ async function viaPortal(index: number): Promise<Sample> {
     model: fabric.modelId,
     content: prompt(index),
     maxTokens,
+    temperature: 0,
   });
   for await (const event of events) {
     if (event.type === "delta") {
@@ -102,6 +103,7 @@ await viaPortal(-1);
 const sdkSamples: Sample[] = [];
 const portalSamples: Sample[] = [];
 let identical = 0;
+const mismatches: Array<{ index: number; sdk: Sample; portal: Sample }> = [];
 for (let index = 0; index < requests; index++) {
   // The order flips every prompt, so a drift in the machine's load falls on both paths alike.
   const [first, second] = index % 2 === 0 ? [viaSdk, viaPortal] : [viaPortal, viaSdk];
@@ -110,8 +112,11 @@ for (let index = 0; index < requests; index++) {
   const [sdkSample, portalSample] = index % 2 === 0 ? [a, b] : [b, a];
   sdkSamples.push(sdkSample);
   portalSamples.push(portalSample);
-  if (sdkSample.text === portalSample.text && sdkSample.completionTokens === portalSample.completionTokens)
+  if (sdkSample.text === portalSample.text && sdkSample.completionTokens === portalSample.completionTokens) {
     identical++;
+  } else {
+    mismatches.push({ index, sdk: sdkSample, portal: portalSample });
+  }
 }
 
 const decodeRate = (sample: Sample) =>
@@ -147,6 +152,12 @@ process.stdout.write(
     `portal/SDK decode tokens/s         ${(median(portalSamples.map(decodeRate)) / median(sdkSamples.map(decodeRate))).toFixed(3)}`,
     `portal/SDK TTFT                    ${(portalTtft / sdkTtft).toFixed(3)}  (${(portalTtft - sdkTtft).toFixed(1)} ms more)`,
     `identical text and tokens          ${identical}/${requests} prompts`,
+    ...mismatches
+      .slice(0, 2)
+      .map(
+        ({ index, sdk: a, portal: b }) =>
+          `  prompt ${index}: SDK ${a.completionTokens} tokens ${JSON.stringify(a.text.slice(0, 50))}\n           portal ${b.completionTokens} tokens ${JSON.stringify(b.text.slice(0, 50))}`,
+      ),
     "",
   ].join("\n"),
 );

@@ -45,6 +45,7 @@ export interface Fabric {
     model: string;
     messages: ChatMessage[];
     maxTokens?: number;
+    temperature?: number;
     signal: AbortSignal;
   }): Promise<{ jobId: string; neuronId: string; parts: AsyncIterable<ChatPart> }>;
   /** Closes a neuron's session now (its token was revoked); its running jobs end with neuron_lost. */

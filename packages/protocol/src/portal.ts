@@ -81,6 +81,8 @@ export const chatSendInputSchema = z.object({
   model: z.string().min(1, { error: "pick a model" }).max(200),
   content: z.string().trim().min(1, { error: "write a message" }).max(32_000),
   maxTokens: z.int().min(1).max(4096).optional(),
+  /** As in the API: 0 always picks the likeliest token; omitted, the model's default sampling. */
+  temperature: z.number().min(0).max(2).optional(),
 });
 export type ChatSendInput = z.infer<typeof chatSendInputSchema>;
 

@@ -31,13 +31,14 @@ export function createFabric(options: {
       }));
     },
 
-    async chat({ accountId, model, messages, maxTokens, signal }) {
+    async chat({ accountId, model, messages, maxTokens, temperature, signal }) {
       const request = chatRequestToGeneration(
         chatCompletionRequestSchema.parse({
           model,
           messages,
           stream: true,
           max_tokens: maxTokens ?? defaultChatMaxTokens,
+          ...(temperature !== undefined ? { temperature } : {}),
         }),
       );
       const generation = await backend.generate({

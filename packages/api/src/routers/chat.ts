@@ -70,9 +70,11 @@ export const chatRouter = router({
     const accountId = ctx.session.account.id;
     const { conversations, fabric } = ctx.services;
     let conversationId = input.conversationId;
+    let history: ReadonlyArray<{ role: ChatMessage["role"]; content: string }> = [];
     if (conversationId) {
       const existing = await conversations.getConversation({ id: conversationId, accountId });
       if (!existing) throw new TRPCError({ code: "NOT_FOUND", message: "no such conversation" });
+      history = existing.messages;
     } else {
       const created = await conversations.createConversation({
         accountId,
@@ -89,8 +91,8 @@ export const chatRouter = router({
     });
     yield { type: "conversation", conversationId, userMessageId: userMessage.id } satisfies ChatEvent;
 
-    const conversation = await conversations.getConversation({ id: conversationId, accountId });
-    const messages: ChatMessage[] = (conversation?.messages ?? [])
+    // What the conversation held when it was read, and this message: no second read before the job starts.
+    const messages: ChatMessage[] = [...history, { role: "user" as const, content: input.content }]
       .slice(-historyMessages)
       .filter((message) => message.content.length > 0)
       .map((message) => ({ role: message.role, content: message.content }));
@@ -144,6 +146,7 @@ export const chatRouter = router({
         model: input.model,
         messages,
         ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
+        ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
         signal: abort.signal,
       });
       jobId = job.jobId;
