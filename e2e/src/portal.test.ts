@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -114,6 +114,109 @@ describe("the portal", () => {
     await shot("chat");
   });
 
+  test("the stop button ends a reply that is still coming, and the chat goes on", async () => {
+    // The neuron is frozen first, so the reply is surely still coming when stop is pressed.
+    const neuronPid = Number(
+      execFileSync("pgrep", ["-P", String(fabric.child.pid)])
+        .toString()
+        .trim()
+        .split("\n")[0],
+    );
+    process.kill(neuronPid, "SIGSTOP");
+    try {
+      await page.getByTestId("chat-input").fill("Tell me a very long story about pooled compute.");
+      await page.getByTestId("chat-send").click();
+      await page.getByTestId("chat-stop").click();
+      await page
+        .getByText(/stopped/i)
+        .last()
+        .waitFor();
+      await shot("chat-stopped");
+    } finally {
+      process.kill(neuronPid, "SIGCONT");
+    }
+    // The next message is answered as usual.
+    const replies = await page.getByTestId("assistant-message").count();
+    await page.getByTestId("chat-input").fill("Are you back?");
+    await page.getByTestId("chat-send").click();
+    await page.getByTestId("reply-cost").nth(replies).waitFor();
+  });
+
+  test("someone without credits is told so, with the way to buy more", async () => {
+    await using other = await launchChromium();
+    const broke = await other.newPage();
+    await broke.goto(`${portalUrl}/signup`);
+    await broke.getByLabel(/name/i).first().fill("Bob");
+    await broke.getByLabel(/email/i).fill("bob@example.com");
+    await broke
+      .getByLabel(/password/i)
+      .first()
+      .fill("another long password");
+    await broke.getByRole("button", { name: /sign up|create account/i }).click();
+    await broke.waitForURL(/\/chat/);
+    await broke.getByTestId("model-picker").selectOption(TEST_MODEL_ID);
+    await broke.getByTestId("chat-input").fill("Hello?");
+    await broke.getByTestId("chat-send").click();
+    await broke.getByText(/out of credits/i).waitFor();
+    assert.equal(await broke.getByRole("link", { name: /buy credits/i }).getAttribute("href"), "/credits");
+    await broke.screenshot({ path: join(artifacts, "chat-out-of-credits.png"), fullPage: true });
+  });
+
+  test("a key's rate limit answers 429 with Retry-After, its spend limit 402, in OpenAI's envelope", async () => {
+    await page.goto(`${portalUrl}/keys`);
+    const create = async (name: string, limits: { spend?: string; rate?: string }) => {
+      const previous = (await page.getByTestId("new-key-value").count())
+        ? await page.getByTestId("new-key-value").textContent()
+        : null;
+      await page.getByLabel(/^name/i).fill(name);
+      await page.getByLabel(/spend limit/i).fill(limits.spend ?? "");
+      await page.getByLabel(/rate limit/i).fill(limits.rate ?? "");
+      await page.getByRole("button", { name: /create/i }).click();
+      const shownKey = async () =>
+        (await page.getByTestId("new-key-value").count())
+          ? ((await page.getByTestId("new-key-value").textContent()) ?? "").trim()
+          : "";
+      await waitUntil(
+        async () => {
+          const shown = await shownKey();
+          return shown.startsWith("sk-hx-") && shown !== previous?.trim();
+        },
+        10_000,
+        `the new key "${name}" to be shown`,
+      );
+      const key = ((await page.getByTestId("new-key-value").textContent()) ?? "").trim();
+      assert.match(key, /^sk-hx-/);
+      assert.notEqual(key, previous?.trim());
+      return new OpenAI({ apiKey: key, baseURL: `${gatewayUrl}/v1`, maxRetries: 0 });
+    };
+    const ask = (client: OpenAI) =>
+      client.chat.completions.create({
+        model: TEST_MODEL_ID,
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 4,
+      });
+
+    const rateLimited = await create("one a minute", { rate: "1" });
+    await ask(rateLimited);
+    await assert.rejects(ask(rateLimited), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.equal(error.status, 429);
+      assert.equal(error.code, "rate_limited");
+      assert.ok(Number(error.headers?.get("retry-after")) >= 1, "Retry-After says when to come back");
+      return true;
+    });
+
+    // A millionth of a credit cannot cover any request's worst case.
+    const capped = await create("tiny budget", { spend: "0.000001" });
+    await assert.rejects(ask(capped), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.equal(error.status, 402, `${error.status} ${error.message}`);
+      assert.match(error.message, /spend limit/);
+      return true;
+    });
+    await shot("keys-limits");
+  });
+
   let apiKey = "";
 
   test("creates an API key and uses it with the openai SDK", async () => {
@@ -139,6 +242,18 @@ describe("the portal", () => {
     const text = (await page.getByTestId("usage-table").textContent()) ?? "";
     assert.ok(text.includes(TEST_MODEL_ID), "the model is in the usage table");
     await shot("usage");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("export-csv").click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^helexa-usage-.*\.csv$/);
+    const csv = await readFile((await download.path()) ?? "", "utf8");
+    const [header, ...lines] = csv.trim().split("\n");
+    assert.equal(header, "day,model,requests,prompt_tokens,completion_tokens,cost_credits");
+    assert.ok(
+      lines.some((line) => line.includes(`,${TEST_MODEL_ID},`)),
+      csv,
+    );
   });
 
   test("revokes the key and the next call gets 401", async () => {

@@ -8,9 +8,11 @@ import { generateTinyModel } from "@helexa/gguf";
 
 export const TEST_MODEL_ID = "helexa-tiny-e2e";
 
-export async function makeTestWorkspace(): Promise<{ home: string; modelPath: string }> {
+export async function makeTestWorkspace(
+  options: { preset?: "test" | "bench" } = {},
+): Promise<{ home: string; modelPath: string }> {
   const home = await mkdtemp(join(tmpdir(), "helexa-e2e-"));
   const modelPath = join(home, `${TEST_MODEL_ID}.gguf`);
-  await generateTinyModel({ path: modelPath, preset: "test", seed: 7 });
+  await generateTinyModel({ path: modelPath, preset: options.preset ?? "test", seed: 7 });
   return { home, modelPath };
 }

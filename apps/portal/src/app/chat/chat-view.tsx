@@ -420,7 +420,8 @@ function Messages(props: {
   const stored = selectedId
     ? (conversation.data?.messages ?? []).filter((message) => !hidden.has(message.id))
     : [];
-  const lastLength = (pending?.assistantText.length ?? 0) + stored.length;
+  // A sent message counts too, so the list scrolls to it before any reply arrives.
+  const lastLength = (pending ? pending.assistantText.length + 1 : 0) + stored.length;
 
   // Follow the reply as it grows, unless the reader scrolled up to read.
   // biome-ignore lint/correctness/useExhaustiveDependencies: lastLength is what changes as content arrives
