@@ -10,7 +10,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { networkInterfaces } from "node:os";
 import process from "node:process";
 
-const MARKER = "HELEXA_NETNS";
+// Not HELEXA_-prefixed: helexa warns about HELEXA_ variables it does not know, and the children inherit this one.
+const MARKER = "IN_HELEXA_TEST_NETNS";
 const command = process.argv.slice(2);
 
 if (command.length === 0) {

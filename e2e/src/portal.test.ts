@@ -13,6 +13,7 @@ import type { Page } from "playwright-core";
 import { launchChromium } from "./__fixtures__/chromium.js";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
 import { freePort, HelexaProcess, startUp, waitUntil } from "./__fixtures__/helexa-process.js";
+import { type SmtpInbox, startSmtpInbox } from "./__fixtures__/smtp-inbox.js";
 
 /** Screenshots of each page, kept after the run (CI keeps e2e/artifacts). */
 const artifacts = fileURLToPath(new URL("../../artifacts/portal/", import.meta.url));
@@ -28,12 +29,23 @@ describe("the portal", () => {
   let gatewayUrl: string;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
+  let inbox: SmtpInbox;
   const person = { name: "Ada Lovelace", email: "ada@example.com", password: "correct horse battery" };
 
   before(async () => {
     await mkdir(artifacts, { recursive: true });
     ({ home, modelPath } = await makeTestWorkspace());
-    ({ fabric, portalUrl, gatewayUrl } = await startUp({ home, modelPath }));
+    inbox = await startSmtpInbox();
+    ({ fabric, portalUrl, gatewayUrl } = await startUp({
+      home,
+      modelPath,
+      // Mail goes to a local SMTP server; GitHub sign-in is offered (its servers are out of reach here).
+      environment: {
+        SMTP_URL: inbox.url,
+        GITHUB_ID: "e2e-github-client",
+        GITHUB_SECRET: "e2e-github-secret",
+      },
+    }));
     browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(30_000);
@@ -41,6 +53,7 @@ describe("the portal", () => {
 
   after(async () => {
     await browser?.[Symbol.asyncDispose]();
+    await inbox?.[Symbol.asyncDispose]();
     await operatorNeuron?.stop("SIGKILL");
     await fabric?.stop("SIGINT");
     // The books balance after everything the people in this file did.
@@ -78,6 +91,36 @@ describe("the portal", () => {
     await page.getByRole("button", { name: /sign up|create account/i }).click();
     await page.waitForURL(/\/chat/);
     await shot("chat-empty");
+  });
+
+  test("the verification mail comes over SMTP and its link verifies the email", async () => {
+    await waitUntil(
+      () => inbox.received.some((mail) => mail.to.includes(person.email)),
+      20_000,
+      "the verification mail",
+    );
+    const mail = inbox.received.find((candidate) => candidate.to.includes(person.email));
+    const link = /(http:\/\/\S+\/verify-email\?token=[\w-]+)/.exec(mail?.text ?? "")?.[1];
+    assert.ok(link?.startsWith(portalUrl), `a link to this portal: ${mail?.text}`);
+    if (!link) return;
+    await page.goto(link);
+    await page.getByText(/your email is verified/i).waitFor();
+    await shot("email-verified");
+    // A link works once.
+    await page.goto(link);
+    await page.getByText(/expired or was used/i).waitFor();
+  });
+
+  test("GitHub sign-in is offered when its keys are set, and goes to GitHub with this install's client id", async () => {
+    await using other = await launchChromium();
+    const visitor = await other.newPage();
+    await visitor.goto(`${portalUrl}/signin`);
+    const toGitHub = visitor.waitForRequest(/^https:\/\/github\.com\/login\/oauth\/authorize/);
+    await visitor.getByRole("button", { name: /github/i }).click();
+    const request = await toGitHub;
+    const url = new URL(request.url());
+    assert.equal(url.searchParams.get("client_id"), "e2e-github-client");
+    assert.equal(url.searchParams.get("redirect_uri"), `${portalUrl}/api/auth/callback/github`);
   });
 
   test("buys credits with the dev provider", async () => {
