@@ -160,7 +160,7 @@ function banner(options: {
   const body = JSON.stringify({ model: options.modelId, messages: [{ role: "user", content: "Hello!" }] });
   return `
 helexa is up.
-${options.portalUrl ? `\n  portal    ${options.portalUrl}  (the first account to sign up there is the admin)` : ""}
+${options.portalUrl ? `\n  portal    ${options.portalUrl}  (on a new install, the first person to sign up is its admin)` : ""}
   gateway   ${options.gatewayUrl}/v1
   api key   ${options.apiKey}
   model     ${options.modelId}
