@@ -115,6 +115,8 @@ describe("the portal", () => {
     await using other = await launchChromium();
     const visitor = await other.newPage();
     await visitor.goto(`${portalUrl}/signin`);
+    await visitor.getByRole("button", { name: /github/i }).waitFor();
+    await visitor.screenshot({ path: join(artifacts, "signin.png"), fullPage: true });
     const toGitHub = visitor.waitForRequest(/^https:\/\/github\.com\/login\/oauth\/authorize/);
     await visitor.getByRole("button", { name: /github/i }).click();
     const request = await toGitHub;
@@ -385,7 +387,7 @@ describe("the portal", () => {
 
   test("pages work at phone width", async () => {
     await page.setViewportSize({ width: 375, height: 800 });
-    for (const path of ["/", "/chat", "/keys", "/credits", "/usage", "/operator"]) {
+    for (const path of ["/", "/chat", "/keys", "/credits", "/usage", "/operator", "/account", "/admin"]) {
       await page.goto(`${portalUrl}${path}`);
       await page.waitForLoadState("networkidle");
       // Runs in the page, where document and window exist; this file's types know only Node.
@@ -393,6 +395,14 @@ describe("the portal", () => {
         "document.documentElement.scrollWidth - window.innerWidth",
       )) as number;
       assert.ok(overflow <= 1, `${path} scrolls sideways by ${overflow}px at 375px`);
+      // Every control a person can type in or pick from has a name a screen reader reads out.
+      const unlabelled = (await page.evaluate(
+        `[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+          .filter((control) => !control.labels?.length && !control.getAttribute("aria-label")
+            && !control.getAttribute("aria-labelledby"))
+          .map((control) => control.outerHTML.slice(0, 120))`,
+      )) as string[];
+      assert.deepEqual(unlabelled, [], `${path} has controls without a label`);
       await shot(`phone${path === "/" ? "-landing" : path.replaceAll("/", "-")}`);
     }
   });

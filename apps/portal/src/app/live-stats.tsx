@@ -4,6 +4,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import { Stat } from "../components/stat";
 import { formatCompact, formatInteger } from "../lib/format";
 import { useTRPC } from "./providers";
 
@@ -22,18 +23,9 @@ export function LiveStats() {
         The fabric right now
       </h2>
       <dl className="stat-grid">
-        <div className="stat">
-          <dt>Neurons online</dt>
-          <dd>{value((data) => data.neuronsOnline)}</dd>
-        </div>
-        <div className="stat">
-          <dt>Models served</dt>
-          <dd>{value((data) => data.modelsServed)}</dd>
-        </div>
-        <div className="stat">
-          <dt>Tokens served today</dt>
-          <dd>{value((data) => data.tokensToday, true)}</dd>
-        </div>
+        <Stat label="Neurons online">{value((data) => data.neuronsOnline)}</Stat>
+        <Stat label="Models served">{value((data) => data.modelsServed)}</Stat>
+        <Stat label="Tokens served today">{value((data) => data.tokensToday, true)}</Stat>
       </dl>
       {stats.isError ? <p className="muted small">Live counts are unavailable right now.</p> : null}
     </section>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
-// A labelled form field: the label, a hint, and the field's error tied to the input for screen readers.
+// Labelled form fields: the label, a hint, and the field's error tied to the input for screen readers.
 
-import type { ReactNode } from "react";
+import type { InputHTMLAttributes, ReactNode } from "react";
 
 export interface FieldControlProps {
   id: string;
@@ -37,4 +37,64 @@ export function Field(props: {
       ) : null}
     </div>
   );
+}
+
+/** The input's own attributes; Field owns its id and ARIA, and the value travels as text. */
+type InputAttributes = Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  "id" | "value" | "onChange" | "aria-invalid" | "aria-describedby"
+>;
+
+export type InputFieldProps = InputAttributes & {
+  id: string;
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string | undefined;
+  value: string;
+  onValueChange: (value: string) => void;
+};
+
+/** A Field holding one text input bound to a string: the form's state in, each edit's text out. */
+export function InputField(props: InputFieldProps) {
+  const { id, label, hint, error, value, onValueChange, ...input } = props;
+  return (
+    <Field id={id} label={label} hint={hint} error={error}>
+      {(control) => (
+        <input
+          {...control}
+          {...input}
+          value={value}
+          onChange={(event) => onValueChange(event.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** An account's email, as sign-in, sign-up and reset ask for it: the email keyboard and the browser's autofill. */
+export function EmailField(props: Omit<InputFieldProps, "label">) {
+  return (
+    <InputField
+      label="Email"
+      type="email"
+      name="email"
+      autoComplete="email"
+      inputMode="email"
+      required
+      {...props}
+    />
+  );
+}
+
+/**
+ * A password. `autoComplete` is required so each form says whether a password manager should fill the
+ * saved password ("current-password") or offer a new one ("new-password").
+ */
+export function PasswordField(
+  props: Omit<InputFieldProps, "label" | "autoComplete"> & {
+    label?: ReactNode;
+    autoComplete: "current-password" | "new-password";
+  },
+) {
+  return <InputField label="Password" type="password" required {...props} />;
 }

@@ -9,9 +9,11 @@ import Link from "next/link";
 import { signOut } from "next-auth/react";
 import { type FormEvent, useState } from "react";
 import { z } from "zod";
-import { Field } from "../../components/field";
-import { RequireAccount } from "../../components/session";
-import { Empty, ErrorNote, SkeletonRows, SuccessNote } from "../../components/status";
+import { Card } from "../../components/card";
+import { PasswordField } from "../../components/field";
+import { QueryState } from "../../components/query-state";
+import { SignedInPage } from "../../components/signed-in-page";
+import { ErrorNote, SuccessNote } from "../../components/status";
 import { type FieldErrors, fieldErrorsOf } from "../../lib/errors";
 import { formatAgo, formatDate, formatDateTime } from "../../lib/format";
 import type { Me } from "../../lib/types";
@@ -19,19 +21,15 @@ import { useTRPC } from "../providers";
 
 export function AccountView() {
   return (
-    <RequireAccount>
+    <SignedInPage title="Account" actions={<SignOutButton />}>
       {(me) => (
-        <div className="page">
-          <div className="page-head">
-            <h1>Account</h1>
-            <SignOutButton />
-          </div>
+        <>
           <Profile me={me} />
           {me.hasPassword ? <ChangePassword /> : <NoPassword />}
           <Sessions />
-        </div>
+        </>
       )}
-    </RequireAccount>
+    </SignedInPage>
   );
 }
 
@@ -58,8 +56,7 @@ function Profile({ me }: { me: Me }) {
   const trpc = useTRPC();
   const resend = useMutation(trpc.account.resendVerification.mutationOptions());
   return (
-    <section className="card" aria-labelledby="profile-title">
-      <h2 id="profile-title">Profile</h2>
+    <Card titleId="profile-title" title="Profile">
       <dl className="details">
         <div>
           <dt>Name</dt>
@@ -108,19 +105,18 @@ function Profile({ me }: { me: Me }) {
           {resend.isError ? <ErrorNote error={resend.error} /> : null}
         </div>
       )}
-    </section>
+    </Card>
   );
 }
 
 function NoPassword() {
   return (
-    <section className="card" aria-labelledby="password-title">
-      <h2 id="password-title">Password</h2>
+    <Card titleId="password-title" title="Password">
       <p className="muted">
         You sign in with GitHub or Google, so this account has no password. To add one, use{" "}
         <Link href="/reset-password">reset password</Link> with your email.
       </p>
-    </section>
+    </Card>
   );
 }
 
@@ -154,38 +150,25 @@ function ChangePassword() {
   }
 
   return (
-    <section className="card" aria-labelledby="password-title">
-      <h2 id="password-title">Change password</h2>
+    <Card titleId="password-title" title="Change password">
       <form className="form form-narrow" onSubmit={submit} noValidate>
-        <Field id="current-password" label="Current password" error={errors.currentPassword?.[0]}>
-          {(control) => (
-            <input
-              {...control}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={currentPassword}
-              onChange={(event) => setCurrentPassword(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+        <PasswordField
+          id="current-password"
+          label="Current password"
+          autoComplete="current-password"
+          error={errors.currentPassword?.[0]}
+          value={currentPassword}
+          onValueChange={setCurrentPassword}
+        />
+        <PasswordField
           id="new-password"
           label="New password"
           hint="At least 10 characters."
+          autoComplete="new-password"
           error={errors.newPassword?.[0]}
-        >
-          {(control) => (
-            <input
-              {...control}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={newPassword}
-              onChange={(event) => setNewPassword(event.target.value)}
-            />
-          )}
-        </Field>
+          value={newPassword}
+          onValueChange={setNewPassword}
+        />
         {change.isError && Object.keys(errors).length === 0 ? <ErrorNote error={change.error} /> : null}
         {change.isSuccess ? (
           <SuccessNote>
@@ -201,7 +184,7 @@ function ChangePassword() {
           </button>
         </div>
       </form>
-    </section>
+    </Card>
   );
 }
 
@@ -245,44 +228,39 @@ function Sessions() {
   );
 
   return (
-    <section className="card" aria-labelledby="sessions-title">
-      <h2 id="sessions-title">Signed-in sessions</h2>
+    <Card titleId="sessions-title" title="Signed-in sessions">
       <p className="muted small">
         Every browser signed in to this account. Sign out any you do not recognise.
       </p>
-      {sessions.isPending ? (
-        <SkeletonRows />
-      ) : sessions.isError ? (
-        <ErrorNote error={sessions.error} />
-      ) : sessions.data.length === 0 ? (
-        <Empty>No active sessions.</Empty>
-      ) : (
-        <ul className="session-list">
-          {sessions.data.map((session) => (
-            <li key={session.publicId} className="session-row">
-              <div>
-                <strong>{describeAgent(session.userAgent)}</strong>{" "}
-                {session.current ? <span className="badge badge-ok">this browser</span> : null}
-                <p className="muted small">
-                  {session.address ? `${session.address} · ` : ""}signed in{" "}
-                  {formatDateTime(session.createdAt)} · last seen {formatAgo(session.lastSeenAt)}
-                </p>
-              </div>
-              {session.current ? null : (
-                <button
-                  type="button"
-                  className="button button-small"
-                  disabled={end.isPending && end.variables?.publicId === session.publicId}
-                  onClick={() => end.mutate({ publicId: session.publicId })}
-                >
-                  Sign out
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+      <QueryState query={sessions} empty="No active sessions.">
+        {(data) => (
+          <ul className="session-list">
+            {data.map((session) => (
+              <li key={session.publicId} className="session-row">
+                <div>
+                  <strong>{describeAgent(session.userAgent)}</strong>{" "}
+                  {session.current ? <span className="badge badge-ok">this browser</span> : null}
+                  <p className="muted small">
+                    {session.address ? `${session.address} · ` : ""}signed in{" "}
+                    {formatDateTime(session.createdAt)} · last seen {formatAgo(session.lastSeenAt)}
+                  </p>
+                </div>
+                {session.current ? null : (
+                  <button
+                    type="button"
+                    className="button button-small"
+                    disabled={end.isPending && end.variables?.publicId === session.publicId}
+                    onClick={() => end.mutate({ publicId: session.publicId })}
+                  >
+                    Sign out
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryState>
       {end.isError ? <ErrorNote error={end.error} /> : null}
-    </section>
+    </Card>
   );
 }

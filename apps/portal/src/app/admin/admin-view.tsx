@@ -7,9 +7,13 @@ import { microCreditsPerCredit, upsertModelInputSchema } from "@helexa/protocol"
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { z } from "zod";
-import { Field } from "../../components/field";
-import { RequireAccount } from "../../components/session";
-import { Empty, ErrorNote, SkeletonRows, SuccessNote } from "../../components/status";
+import { Card } from "../../components/card";
+import { InputField } from "../../components/field";
+import { QueryState } from "../../components/query-state";
+import { SignedInPage } from "../../components/signed-in-page";
+import { Stat } from "../../components/stat";
+import { ErrorNote, SuccessNote } from "../../components/status";
+import { Table } from "../../components/table";
 import { type FieldErrors, fieldErrorsOf } from "../../lib/errors";
 import {
   formatAgo,
@@ -27,19 +31,16 @@ type CatalogModel = RouterOutputs["admin"]["models"][number];
 
 export function AdminView() {
   return (
-    <RequireAccount admin>
+    <SignedInPage title="Admin" admin wide>
       {(me) => (
-        <div className="page page-wide">
-          <div className="page-head">
-            <h1>Admin</h1>
-          </div>
+        <>
           <Overview />
           <Catalog />
           <Accounts me={me} />
           <AllNeurons />
-        </div>
+        </>
       )}
-    </RequireAccount>
+    </SignedInPage>
   );
 }
 
@@ -47,55 +48,33 @@ function Overview() {
   const trpc = useTRPC();
   const overview = useQuery({ ...trpc.admin.overview.queryOptions(), refetchInterval: 10_000 });
   return (
-    <section className="card" aria-labelledby="overview-title">
-      <h2 id="overview-title">Overview</h2>
-      {overview.isPending ? (
-        <SkeletonRows rows={2} />
-      ) : overview.isError ? (
-        <ErrorNote error={overview.error} />
-      ) : (
-        <dl className="stat-grid">
-          <div className="stat stat-main">
-            <dt>Platform revenue</dt>
-            <dd>{formatCredits(overview.data.platformRevenue)}</dd>
-          </div>
-          <div className="stat">
-            <dt>Customer credit</dt>
-            <dd>
-              {formatCredits(overview.data.customerCredit)}
-              {overview.data.customerHeld > 0 ? (
-                <span className="muted small"> ({formatCredits(overview.data.customerHeld)} held)</span>
+    <Card titleId="overview-title" title="Overview">
+      <QueryState query={overview} skeletonRows={2}>
+        {(data) => (
+          <dl className="stat-grid">
+            <Stat label="Platform revenue" main>
+              {formatCredits(data.platformRevenue)}
+            </Stat>
+            <Stat label="Customer credit">
+              {formatCredits(data.customerCredit)}
+              {data.customerHeld > 0 ? (
+                <span className="muted small"> ({formatCredits(data.customerHeld)} held)</span>
               ) : null}
-            </dd>
-          </div>
-          <div className="stat">
-            <dt>Operator earnings</dt>
-            <dd>{formatCredits(overview.data.operatorEarnings)}</dd>
-          </div>
-          <div className="stat">
-            <dt>Accounts</dt>
-            <dd>{formatInteger(overview.data.accounts)}</dd>
-          </div>
-          <div className="stat">
-            <dt>Jobs today (UTC)</dt>
-            <dd>{formatInteger(overview.data.jobsToday)}</dd>
-          </div>
-          <div className="stat">
-            <dt>Neurons online</dt>
-            <dd>
-              {formatInteger(overview.data.neuronsOnline)}
-              {overview.data.browserNeuronsOnline > 0 ? (
-                <span className="muted small">
-                  {" "}
-                  ({formatInteger(overview.data.browserNeuronsOnline)} in browsers)
-                </span>
+            </Stat>
+            <Stat label="Operator earnings">{formatCredits(data.operatorEarnings)}</Stat>
+            <Stat label="Accounts">{formatInteger(data.accounts)}</Stat>
+            <Stat label="Jobs today (UTC)">{formatInteger(data.jobsToday)}</Stat>
+            <Stat label="Neurons online">
+              {formatInteger(data.neuronsOnline)}
+              {data.browserNeuronsOnline > 0 ? (
+                <span className="muted small"> ({formatInteger(data.browserNeuronsOnline)} in browsers)</span>
               ) : null}
-              <span className="muted small"> of {formatInteger(overview.data.neurons)} registered</span>
-            </dd>
-          </div>
-        </dl>
-      )}
-    </section>
+              <span className="muted small"> of {formatInteger(data.neurons)} registered</span>
+            </Stat>
+          </dl>
+        )}
+      </QueryState>
+    </Card>
   );
 }
 
@@ -148,8 +127,7 @@ function Catalog() {
   const upsert = useMutation(trpc.admin.upsertModel.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(trpc.admin.deleteModel.mutationOptions({ onSuccess: refresh }));
 
-  const set = (field: keyof ModelForm) => (event: { target: { value: string } }) =>
-    setForm((now) => ({ ...now, [field]: event.target.value }));
+  const set = (field: keyof ModelForm) => (value: string) => setForm((now) => ({ ...now, [field]: value }));
 
   function startEdit(model: CatalogModel) {
     setEditing(model);
@@ -195,154 +173,130 @@ function Catalog() {
   }
 
   return (
-    <section className="card" aria-labelledby="catalog-title">
-      <h2 id="catalog-title">Model catalog</h2>
-      {models.isPending ? (
-        <SkeletonRows />
-      ) : models.isError ? (
-        <ErrorNote error={models.error} />
-      ) : models.data.length === 0 ? (
-        <Empty>No models in the catalog yet — add one below.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col" className="num">
-                  Context
-                </th>
-                <th scope="col">Prompt price</th>
-                <th scope="col">Completion price</th>
-                <th scope="col">Source</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {models.data.map((model) => (
-                <tr key={model.id}>
-                  <td>
-                    <code>{model.id}</code>
-                  </td>
-                  <td className="num">{formatInteger(model.contextLength)}</td>
-                  <td>{formatPricePerMillion(model.pricePromptPerMillion)}</td>
-                  <td>{formatPricePerMillion(model.priceCompletionPerMillion)}</td>
-                  <td className="small">
-                    {model.sourceUrl ? (
-                      <a href={model.sourceUrl} rel="noreferrer noopener" target="_blank">
-                        source
-                      </a>
-                    ) : (
-                      <span className="muted">—</span>
-                    )}
-                    {model.sizeBytes ? (
-                      <span className="muted"> · {formatBytes(model.sizeBytes)}</span>
-                    ) : null}
-                    {model.sha256 ? (
-                      <div className="muted" title={model.sha256}>
-                        sha256 {model.sha256.slice(0, 12)}…
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>
-                    <div className="row-actions">
-                      <button type="button" className="button button-small" onClick={() => startEdit(model)}>
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        disabled={remove.isPending}
-                        onClick={() => {
-                          if (
-                            window.confirm(
-                              `Delete ${model.id} from the catalog? Clients can no longer ask for it.`,
-                            )
-                          ) {
-                            remove.mutate({ id: model.id });
-                          }
-                        }}
-                      >
-                        Delete
-                      </button>
+    <Card titleId="catalog-title" title="Model catalog">
+      <QueryState query={models} empty="No models in the catalog yet — add one below.">
+        {(data) => (
+          <Table
+            columns={[
+              "Model",
+              { label: "Context", numeric: true },
+              "Prompt price",
+              "Completion price",
+              "Source",
+              { label: "Actions", hidden: true },
+            ]}
+          >
+            {data.map((model) => (
+              <tr key={model.id}>
+                <td>
+                  <code>{model.id}</code>
+                </td>
+                <td className="num">{formatInteger(model.contextLength)}</td>
+                <td>{formatPricePerMillion(model.pricePromptPerMillion)}</td>
+                <td>{formatPricePerMillion(model.priceCompletionPerMillion)}</td>
+                <td className="small">
+                  {model.sourceUrl ? (
+                    <a href={model.sourceUrl} rel="noreferrer noopener" target="_blank">
+                      source
+                    </a>
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                  {model.sizeBytes ? <span className="muted"> · {formatBytes(model.sizeBytes)}</span> : null}
+                  {model.sha256 ? (
+                    <div className="muted" title={model.sha256}>
+                      sha256 {model.sha256.slice(0, 12)}…
                     </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                  ) : null}
+                </td>
+                <td>
+                  <div className="row-actions">
+                    <button type="button" className="button button-small" onClick={() => startEdit(model)}>
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      className="button button-small button-danger"
+                      disabled={remove.isPending}
+                      onClick={() => {
+                        if (
+                          window.confirm(
+                            `Delete ${model.id} from the catalog? Clients can no longer ask for it.`,
+                          )
+                        ) {
+                          remove.mutate({ id: model.id });
+                        }
+                      }}
+                    >
+                      Delete
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </QueryState>
       {remove.isError ? <ErrorNote error={remove.error} /> : null}
 
       <h3>{editing ? `Edit ${editing.id}` : "Add a model"}</h3>
       <form className="form form-grid" onSubmit={submit} noValidate>
-        <Field id="model-id" label="Name" hint="As clients ask for it." error={errors.id?.[0]}>
-          {(control) => (
-            <input {...control} required value={form.id} onChange={set("id")} readOnly={editing !== null} />
-          )}
-        </Field>
-        <Field id="model-source" label="Source URL (optional)" error={errors.sourceUrl?.[0]}>
-          {(control) => (
-            <input
-              {...control}
-              type="url"
-              placeholder="https://…/model.gguf"
-              value={form.sourceUrl}
-              onChange={set("sourceUrl")}
-            />
-          )}
-        </Field>
-        <Field id="model-sha256" label="sha256 (optional)" error={errors.sha256?.[0]}>
-          {(control) => (
-            <input {...control} spellCheck={false} value={form.sha256} onChange={set("sha256")} />
-          )}
-        </Field>
-        <Field id="model-context" label="Context length (tokens)" error={errors.contextLength?.[0]}>
-          {(control) => (
-            <input
-              {...control}
-              type="number"
-              min={1}
-              step={1}
-              required
-              value={form.contextLength}
-              onChange={set("contextLength")}
-            />
-          )}
-        </Field>
-        <Field
+        <InputField
+          id="model-id"
+          label="Name"
+          hint="As clients ask for it."
+          error={errors.id?.[0]}
+          required
+          readOnly={editing !== null}
+          value={form.id}
+          onValueChange={set("id")}
+        />
+        <InputField
+          id="model-source"
+          label="Source URL (optional)"
+          error={errors.sourceUrl?.[0]}
+          type="url"
+          placeholder="https://…/model.gguf"
+          value={form.sourceUrl}
+          onValueChange={set("sourceUrl")}
+        />
+        <InputField
+          id="model-sha256"
+          label="sha256 (optional)"
+          error={errors.sha256?.[0]}
+          spellCheck={false}
+          value={form.sha256}
+          onValueChange={set("sha256")}
+        />
+        <InputField
+          id="model-context"
+          label="Context length (tokens)"
+          error={errors.contextLength?.[0]}
+          type="number"
+          min={1}
+          step={1}
+          required
+          value={form.contextLength}
+          onValueChange={set("contextLength")}
+        />
+        <InputField
           id="model-price-prompt"
           label="Prompt price (credits per million tokens)"
           error={errors.pricePromptPerMillionCredits?.[0]}
-        >
-          {(control) => (
-            <input
-              {...control}
-              inputMode="decimal"
-              required
-              value={form.pricePrompt}
-              onChange={set("pricePrompt")}
-            />
-          )}
-        </Field>
-        <Field
+          inputMode="decimal"
+          required
+          value={form.pricePrompt}
+          onValueChange={set("pricePrompt")}
+        />
+        <InputField
           id="model-price-completion"
           label="Completion price (credits per million tokens)"
           error={errors.priceCompletionPerMillionCredits?.[0]}
-        >
-          {(control) => (
-            <input
-              {...control}
-              inputMode="decimal"
-              required
-              value={form.priceCompletion}
-              onChange={set("priceCompletion")}
-            />
-          )}
-        </Field>
+          inputMode="decimal"
+          required
+          value={form.priceCompletion}
+          onValueChange={set("priceCompletion")}
+        />
         <div className="form-submit">
           <button type="submit" className="button button-primary" disabled={upsert.isPending}>
             {upsert.isPending ? "Saving…" : editing ? "Save changes" : "Add model"}
@@ -360,7 +314,7 @@ function Catalog() {
       </p>
       {upsert.isError && Object.keys(errors).length === 0 ? <ErrorNote error={upsert.error} /> : null}
       {saved ? <SuccessNote>Saved {saved}.</SuccessNote> : null}
-    </section>
+    </Card>
   );
 }
 
@@ -397,9 +351,10 @@ function Accounts({ me }: { me: Me }) {
   const total = accounts.data?.total ?? 0;
 
   return (
-    <section className="card" aria-labelledby="accounts-title">
-      <div className="section-head">
-        <h2 id="accounts-title">Accounts</h2>
+    <Card
+      titleId="accounts-title"
+      title="Accounts"
+      aside={
         <search className="search">
           <label htmlFor="account-search" className="visually-hidden">
             Search accounts by email or name
@@ -412,135 +367,125 @@ function Accounts({ me }: { me: Me }) {
             onChange={(event) => setSearchText(event.target.value)}
           />
         </search>
-      </div>
-      {accounts.isPending ? (
-        <SkeletonRows />
-      ) : accounts.isError ? (
-        <ErrorNote error={accounts.error} />
-      ) : accounts.data.accounts.length === 0 ? (
-        <Empty>{search ? `No accounts match “${search}”.` : "No accounts yet."}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Account</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col" className="num">
-                    Balance
-                  </th>
-                  <th scope="col" className="num">
-                    Earnings
-                  </th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {accounts.data.accounts.map((account) => {
-                  const self = account.id === me.id;
-                  return (
-                    <tr key={account.id} className={account.suspendedAt ? "row-muted" : undefined}>
-                      <td>
-                        <strong>{account.name}</strong>
-                        {self ? <span className="badge badge-muted">you</span> : null}
-                        <div className="muted small">
-                          {account.email ?? "no email"}
-                          {account.email && !account.emailVerifiedAt ? " (not verified)" : ""}
+      }
+    >
+      <QueryState
+        query={accounts}
+        isEmpty={(data) => data.accounts.length === 0}
+        empty={search ? `No accounts match “${search}”.` : "No accounts yet."}
+      >
+        {(data) => (
+          <>
+            <Table
+              columns={[
+                "Account",
+                "Role",
+                "Joined",
+                { label: "Balance", numeric: true },
+                { label: "Earnings", numeric: true },
+                "Status",
+                { label: "Actions", hidden: true },
+              ]}
+            >
+              {data.accounts.map((account) => {
+                const self = account.id === me.id;
+                return (
+                  <tr key={account.id} className={account.suspendedAt ? "row-muted" : undefined}>
+                    <td>
+                      <strong>{account.name}</strong>
+                      {self ? <span className="badge badge-muted">you</span> : null}
+                      <div className="muted small">
+                        {account.email ?? "no email"}
+                        {account.email && !account.emailVerifiedAt ? " (not verified)" : ""}
+                      </div>
+                    </td>
+                    <td>{account.role}</td>
+                    <td>{formatDate(account.createdAt)}</td>
+                    <td className="num">
+                      {formatCredits(account.balance)}
+                      {account.held > 0 ? (
+                        <div className="muted small">{formatCredits(account.held)} held</div>
+                      ) : null}
+                    </td>
+                    <td className="num">{formatCredits(account.earnings)}</td>
+                    <td>
+                      {account.suspendedAt ? (
+                        <span className="badge badge-danger">suspended</span>
+                      ) : (
+                        <span className="badge badge-ok">active</span>
+                      )}
+                    </td>
+                    <td>
+                      {self ? null : (
+                        <div className="row-actions">
+                          <button
+                            type="button"
+                            className={
+                              account.suspendedAt
+                                ? "button button-small"
+                                : "button button-small button-danger"
+                            }
+                            disabled={suspend.isPending}
+                            onClick={() => {
+                              const suspended = !account.suspendedAt;
+                              const question = suspended
+                                ? `Suspend ${account.email ?? account.name}? They are signed out and their API keys stop working at once.`
+                                : `Lift the suspension of ${account.email ?? account.name}? They can sign in again.`;
+                              if (window.confirm(question))
+                                suspend.mutate({ accountId: account.id, suspended });
+                            }}
+                          >
+                            {account.suspendedAt ? "Unsuspend" : "Suspend"}
+                          </button>
+                          <button
+                            type="button"
+                            className="button button-small"
+                            disabled={setRole.isPending}
+                            onClick={() => {
+                              const role = account.role === "admin" ? "user" : "admin";
+                              const question =
+                                role === "admin"
+                                  ? `Make ${account.email ?? account.name} an admin? Admins can change prices, suspend accounts and see everything.`
+                                  : `Remove ${account.email ?? account.name}'s admin role?`;
+                              if (window.confirm(question)) setRole.mutate({ accountId: account.id, role });
+                            }}
+                          >
+                            {account.role === "admin" ? "Remove admin" : "Make admin"}
+                          </button>
                         </div>
-                      </td>
-                      <td>{account.role}</td>
-                      <td>{formatDate(account.createdAt)}</td>
-                      <td className="num">
-                        {formatCredits(account.balance)}
-                        {account.held > 0 ? (
-                          <div className="muted small">{formatCredits(account.held)} held</div>
-                        ) : null}
-                      </td>
-                      <td className="num">{formatCredits(account.earnings)}</td>
-                      <td>
-                        {account.suspendedAt ? (
-                          <span className="badge badge-danger">suspended</span>
-                        ) : (
-                          <span className="badge badge-ok">active</span>
-                        )}
-                      </td>
-                      <td>
-                        {self ? null : (
-                          <div className="row-actions">
-                            <button
-                              type="button"
-                              className={
-                                account.suspendedAt
-                                  ? "button button-small"
-                                  : "button button-small button-danger"
-                              }
-                              disabled={suspend.isPending}
-                              onClick={() => {
-                                const suspended = !account.suspendedAt;
-                                const question = suspended
-                                  ? `Suspend ${account.email ?? account.name}? They are signed out and their API keys stop working at once.`
-                                  : `Lift the suspension of ${account.email ?? account.name}? They can sign in again.`;
-                                if (window.confirm(question))
-                                  suspend.mutate({ accountId: account.id, suspended });
-                              }}
-                            >
-                              {account.suspendedAt ? "Unsuspend" : "Suspend"}
-                            </button>
-                            <button
-                              type="button"
-                              className="button button-small"
-                              disabled={setRole.isPending}
-                              onClick={() => {
-                                const role = account.role === "admin" ? "user" : "admin";
-                                const question =
-                                  role === "admin"
-                                    ? `Make ${account.email ?? account.name} an admin? Admins can change prices, suspend accounts and see everything.`
-                                    : `Remove ${account.email ?? account.name}'s admin role?`;
-                                if (window.confirm(question)) setRole.mutate({ accountId: account.id, role });
-                              }}
-                            >
-                              {account.role === "admin" ? "Remove admin" : "Make admin"}
-                            </button>
-                          </div>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-          <div className="pager">
-            <button
-              type="button"
-              className="button button-small"
-              disabled={offset === 0}
-              onClick={() => setOffset(Math.max(0, offset - accountsPageSize))}
-            >
-              Previous
-            </button>
-            <span className="muted small">
-              {offset + 1}–{Math.min(offset + accountsPageSize, total)} of {formatInteger(total)}
-            </span>
-            <button
-              type="button"
-              className="button button-small"
-              disabled={offset + accountsPageSize >= total}
-              onClick={() => setOffset(offset + accountsPageSize)}
-            >
-              Next
-            </button>
-          </div>
-        </>
-      )}
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
+            <div className="pager">
+              <button
+                type="button"
+                className="button button-small"
+                disabled={offset === 0}
+                onClick={() => setOffset(Math.max(0, offset - accountsPageSize))}
+              >
+                Previous
+              </button>
+              <span className="muted small">
+                {offset + 1}–{Math.min(offset + accountsPageSize, total)} of {formatInteger(total)}
+              </span>
+              <button
+                type="button"
+                className="button button-small"
+                disabled={offset + accountsPageSize >= total}
+                onClick={() => setOffset(offset + accountsPageSize)}
+              >
+                Next
+              </button>
+            </div>
+          </>
+        )}
+      </QueryState>
       {suspend.isError ? <ErrorNote error={suspend.error} /> : null}
       {setRole.isError ? <ErrorNote error={setRole.error} /> : null}
-    </section>
+    </Card>
   );
 }
 
@@ -548,70 +493,61 @@ function AllNeurons() {
   const trpc = useTRPC();
   const neurons = useQuery({ ...trpc.admin.neurons.queryOptions({ limit: 200 }), refetchInterval: 5000 });
   return (
-    <section className="card" aria-labelledby="all-neurons-title">
-      <div className="section-head">
-        <h2 id="all-neurons-title">Neurons</h2>
-        {neurons.data && neurons.data.total > neurons.data.neurons.length ? (
+    <Card
+      titleId="all-neurons-title"
+      title="Neurons"
+      aside={
+        neurons.data && neurons.data.total > neurons.data.neurons.length ? (
           <p className="muted small">
             The newest {neurons.data.neurons.length} of {formatInteger(neurons.data.total)}
           </p>
-        ) : null}
-      </div>
-      {neurons.isPending ? (
-        <SkeletonRows />
-      ) : neurons.isError ? (
-        <ErrorNote error={neurons.error} />
-      ) : neurons.data.neurons.length === 0 ? (
-        <Empty>No neurons are registered yet.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Neuron</th>
-                <th scope="col">Operator</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Jobs
-                </th>
-                <th scope="col" className="num">
-                  Tokens served
-                </th>
-                <th scope="col">Registered</th>
-                <th scope="col">Last seen</th>
+        ) : null
+      }
+    >
+      <QueryState
+        query={neurons}
+        isEmpty={(data) => data.neurons.length === 0}
+        empty="No neurons are registered yet."
+      >
+        {(data) => (
+          <Table
+            columns={[
+              "Neuron",
+              "Operator",
+              "Status",
+              { label: "Jobs", numeric: true },
+              { label: "Tokens served", numeric: true },
+              "Registered",
+              "Last seen",
+            ]}
+          >
+            {data.neurons.map((neuron) => (
+              <tr key={neuron.id} className={neuron.revokedAt ? "row-muted" : undefined}>
+                <td>
+                  <strong>{neuron.name}</strong>
+                  <div className="muted small">
+                    <code>{neuron.prefix}…</code>
+                  </div>
+                </td>
+                <td>
+                  {neuron.ownerName}
+                  <div className="muted small">{neuron.ownerEmail ?? "no email"}</div>
+                </td>
+                <td>
+                  <span className={neuron.online ? "badge badge-ok" : "badge badge-muted"}>
+                    {neuron.online ? "online" : "offline"}
+                  </span>
+                  {neuron.revokedAt ? <span className="badge badge-danger">revoked</span> : null}
+                </td>
+                <td className="num">{formatInteger(neuron.jobs)}</td>
+                <td className="num">{formatInteger(neuron.promptTokens + neuron.completionTokens)}</td>
+                <td>{formatDate(neuron.createdAt)}</td>
+                <td>{neuron.online ? "now" : neuron.lastSeenAt ? formatAgo(neuron.lastSeenAt) : "never"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {neurons.data.neurons.map((neuron) => (
-                <tr key={neuron.id} className={neuron.revokedAt ? "row-muted" : undefined}>
-                  <td>
-                    <strong>{neuron.name}</strong>
-                    <div className="muted small">
-                      <code>{neuron.prefix}…</code>
-                    </div>
-                  </td>
-                  <td>
-                    {neuron.ownerName}
-                    <div className="muted small">{neuron.ownerEmail ?? "no email"}</div>
-                  </td>
-                  <td>
-                    <span className={neuron.online ? "badge badge-ok" : "badge badge-muted"}>
-                      {neuron.online ? "online" : "offline"}
-                    </span>
-                    {neuron.revokedAt ? <span className="badge badge-danger">revoked</span> : null}
-                  </td>
-                  <td className="num">{formatInteger(neuron.jobs)}</td>
-                  <td className="num">{formatInteger(neuron.promptTokens + neuron.completionTokens)}</td>
-                  <td>{formatDate(neuron.createdAt)}</td>
-                  <td>
-                    {neuron.online ? "now" : neuron.lastSeenAt ? formatAgo(neuron.lastSeenAt) : "never"}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </section>
+            ))}
+          </Table>
+        )}
+      </QueryState>
+    </Card>
   );
 }

@@ -6,8 +6,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from "react";
+import { QueryState } from "../../components/query-state";
 import { RequireAccount } from "../../components/session";
-import { Empty, ErrorNote, Loading, SkeletonRows } from "../../components/status";
+import { ErrorNote, Loading } from "../../components/status";
 import { errorMessage, helexaCode } from "../../lib/errors";
 import { formatAgo, formatCredits, formatInteger, formatPricePerMillion } from "../../lib/format";
 import type { RouterOutputs } from "../../lib/types";
@@ -318,85 +319,89 @@ function ConversationList(props: {
           New chat
         </button>
       </div>
-      {conversations.isPending ? (
-        <SkeletonRows rows={4} />
-      ) : conversations.isError ? (
-        <ErrorNote error={conversations.error} />
-      ) : conversations.data.length === 0 ? (
-        <Empty>No conversations yet — send a message to start one.</Empty>
-      ) : (
-        <ul className="conversation-list">
-          {conversations.data.map((item) => (
-            <li key={item.id} className={item.id === selectedId ? "conversation selected" : "conversation"}>
-              {editingId === item.id ? (
-                <form className="rename-form" onSubmit={(event) => submitRename(event, item.id)}>
-                  <label htmlFor={`rename-${item.id}`} className="visually-hidden">
-                    New title
-                  </label>
-                  <input
-                    id={`rename-${item.id}`}
-                    value={title}
-                    maxLength={120}
-                    onChange={(event) => setTitle(event.target.value)}
-                    onKeyDown={(event) => {
-                      if (event.key === "Escape") setEditingId(null);
-                    }}
-                  />
-                  <div className="row-actions">
-                    <button type="submit" className="button button-small" disabled={rename.isPending}>
-                      Save
-                    </button>
-                    <button type="button" className="button button-small" onClick={() => setEditingId(null)}>
-                      Cancel
-                    </button>
-                  </div>
-                </form>
-              ) : (
-                <>
-                  <button
-                    type="button"
-                    className="conversation-select"
-                    aria-current={item.id === selectedId ? "true" : undefined}
-                    onClick={() => onSelect(item)}
-                    disabled={disabled}
-                  >
-                    <span className="conversation-title">{item.title}</span>
-                    <span className="muted small">
-                      {item.model} · {formatAgo(item.updatedAt)}
-                    </span>
-                  </button>
-                  <div className="row-actions">
+      <QueryState
+        query={conversations}
+        skeletonRows={4}
+        empty="No conversations yet — send a message to start one."
+      >
+        {(data) => (
+          <ul className="conversation-list">
+            {data.map((item) => (
+              <li key={item.id} className={item.id === selectedId ? "conversation selected" : "conversation"}>
+                {editingId === item.id ? (
+                  <form className="rename-form" onSubmit={(event) => submitRename(event, item.id)}>
+                    <label htmlFor={`rename-${item.id}`} className="visually-hidden">
+                      New title
+                    </label>
+                    <input
+                      id={`rename-${item.id}`}
+                      value={title}
+                      maxLength={120}
+                      onChange={(event) => setTitle(event.target.value)}
+                      onKeyDown={(event) => {
+                        if (event.key === "Escape") setEditingId(null);
+                      }}
+                    />
+                    <div className="row-actions">
+                      <button type="submit" className="button button-small" disabled={rename.isPending}>
+                        Save
+                      </button>
+                      <button
+                        type="button"
+                        className="button button-small"
+                        onClick={() => setEditingId(null)}
+                      >
+                        Cancel
+                      </button>
+                    </div>
+                  </form>
+                ) : (
+                  <>
                     <button
                       type="button"
-                      className="link-button small"
-                      onClick={() => {
-                        setEditingId(item.id);
-                        setTitle(item.title);
-                      }}
-                      aria-label={`Rename “${item.title}”`}
+                      className="conversation-select"
+                      aria-current={item.id === selectedId ? "true" : undefined}
+                      onClick={() => onSelect(item)}
+                      disabled={disabled}
                     >
-                      Rename
+                      <span className="conversation-title">{item.title}</span>
+                      <span className="muted small">
+                        {item.model} · {formatAgo(item.updatedAt)}
+                      </span>
                     </button>
-                    <button
-                      type="button"
-                      className="link-button small danger"
-                      disabled={disabled || remove.isPending}
-                      onClick={() => {
-                        if (window.confirm(`Delete “${item.title}”? Its messages are deleted too.`)) {
-                          remove.mutate({ id: item.id });
-                        }
-                      }}
-                      aria-label={`Delete “${item.title}”`}
-                    >
-                      Delete
-                    </button>
-                  </div>
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+                    <div className="row-actions">
+                      <button
+                        type="button"
+                        className="link-button small"
+                        onClick={() => {
+                          setEditingId(item.id);
+                          setTitle(item.title);
+                        }}
+                        aria-label={`Rename “${item.title}”`}
+                      >
+                        Rename
+                      </button>
+                      <button
+                        type="button"
+                        className="link-button small danger"
+                        disabled={disabled || remove.isPending}
+                        onClick={() => {
+                          if (window.confirm(`Delete “${item.title}”? Its messages are deleted too.`)) {
+                            remove.mutate({ id: item.id });
+                          }
+                        }}
+                        aria-label={`Delete “${item.title}”`}
+                      >
+                        Delete
+                      </button>
+                    </div>
+                  </>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryState>
       {rename.isError ? <ErrorNote error={rename.error} /> : null}
       {remove.isError ? <ErrorNote error={remove.error} /> : null}
     </aside>

@@ -7,8 +7,12 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useEffect, useState } from "react";
-import { RequireAccount } from "../../components/session";
-import { Empty, ErrorNote, SkeletonRows, SuccessNote } from "../../components/status";
+import { Card } from "../../components/card";
+import { QueryState } from "../../components/query-state";
+import { SignedInPage } from "../../components/signed-in-page";
+import { Stat } from "../../components/stat";
+import { ErrorNote, SuccessNote } from "../../components/status";
+import { Table } from "../../components/table";
 import {
   formatCreditAmount,
   formatCredits,
@@ -20,20 +24,13 @@ import { useTRPC } from "../providers";
 
 export function CreditsView() {
   return (
-    <RequireAccount>
-      {() => (
-        <div className="page">
-          <div className="page-head">
-            <h1>Credits</h1>
-          </div>
-          <PurchaseReturn />
-          <Balance />
-          <Packs />
-          <Purchases />
-          <History />
-        </div>
-      )}
-    </RequireAccount>
+    <SignedInPage title="Credits">
+      <PurchaseReturn />
+      <Balance />
+      <Packs />
+      <Purchases />
+      <History />
+    </SignedInPage>
   );
 }
 
@@ -41,29 +38,19 @@ function Balance() {
   const trpc = useTRPC();
   const balance = useQuery(trpc.billing.balance.queryOptions());
   return (
-    <section className="card" aria-labelledby="balance-title">
-      <h2 id="balance-title">Balance</h2>
-      {balance.isPending ? (
-        <SkeletonRows rows={1} />
-      ) : balance.isError ? (
-        <ErrorNote error={balance.error} />
-      ) : (
-        <dl className="stat-grid">
-          <div className="stat stat-main">
-            <dt>Available</dt>
-            <dd data-testid="balance-available">{formatCredits(balance.data.available)}</dd>
-          </div>
-          <div className="stat">
-            <dt>Balance</dt>
-            <dd>{formatCredits(balance.data.balance)}</dd>
-          </div>
-          <div className="stat">
-            <dt>Held for running requests</dt>
-            <dd>{formatCredits(balance.data.held)}</dd>
-          </div>
-        </dl>
-      )}
-    </section>
+    <Card titleId="balance-title" title="Balance">
+      <QueryState query={balance} skeletonRows={1}>
+        {(data) => (
+          <dl className="stat-grid">
+            <Stat label="Available" main testId="balance-available">
+              {formatCredits(data.available)}
+            </Stat>
+            <Stat label="Balance">{formatCredits(data.balance)}</Stat>
+            <Stat label="Held for running requests">{formatCredits(data.held)}</Stat>
+          </dl>
+        )}
+      </QueryState>
+    </Card>
   );
 }
 
@@ -81,44 +68,44 @@ function Packs() {
   );
 
   return (
-    <section className="card" aria-labelledby="packs-title">
-      <h2 id="packs-title">Buy credits</h2>
+    <Card titleId="packs-title" title="Buy credits">
       {packs.data?.provider === "dev" ? (
         <p className="dev-banner" role="note">
           <strong>Dev payments: no money moves.</strong> This install has no payment provider set up; buying a
           pack adds the credits without charging anyone.
         </p>
       ) : null}
-      {packs.isPending ? (
-        <SkeletonRows rows={2} />
-      ) : packs.isError ? (
-        <ErrorNote error={packs.error} />
-      ) : packs.data.packs.length === 0 ? (
-        <Empty>No credit packs are on sale right now.</Empty>
-      ) : (
-        <ul className="pack-grid">
-          {packs.data.packs.map((pack) => (
-            <li key={pack.id} className="pack">
-              <h3>{pack.name}</h3>
-              <p className="pack-credits">{formatCredits(pack.credits)}</p>
-              <p className="muted">{formatMoney(pack.priceAmount, pack.currency)}</p>
-              <button
-                type="button"
-                className="button button-primary button-block"
-                data-testid={`buy-${pack.id}`}
-                disabled={checkout.isPending || leaving}
-                onClick={() => checkout.mutate({ packId: pack.id })}
-              >
-                {checkout.isPending && checkout.variables?.packId === pack.id
-                  ? "Starting checkout…"
-                  : `Buy ${pack.name}`}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <QueryState
+        query={packs}
+        skeletonRows={2}
+        isEmpty={(data) => data.packs.length === 0}
+        empty="No credit packs are on sale right now."
+      >
+        {(data) => (
+          <ul className="pack-grid">
+            {data.packs.map((pack) => (
+              <li key={pack.id} className="pack">
+                <h3>{pack.name}</h3>
+                <p className="pack-credits">{formatCredits(pack.credits)}</p>
+                <p className="muted">{formatMoney(pack.priceAmount, pack.currency)}</p>
+                <button
+                  type="button"
+                  className="button button-primary button-block"
+                  data-testid={`buy-${pack.id}`}
+                  disabled={checkout.isPending || leaving}
+                  onClick={() => checkout.mutate({ packId: pack.id })}
+                >
+                  {checkout.isPending && checkout.variables?.packId === pack.id
+                    ? "Starting checkout…"
+                    : `Buy ${pack.name}`}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryState>
       {checkout.isError ? <ErrorNote error={checkout.error} /> : null}
-    </section>
+    </Card>
   );
 }
 
@@ -174,60 +161,48 @@ function Purchases() {
   const purchases = useQuery(trpc.billing.purchases.queryOptions());
   if (purchases.isSuccess && purchases.data.length === 0) return null;
   return (
-    <section className="card" aria-labelledby="purchases-title">
-      <h2 id="purchases-title">Purchases</h2>
-      {purchases.isPending ? (
-        <SkeletonRows rows={2} />
-      ) : purchases.isError ? (
-        <ErrorNote error={purchases.error} />
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Pack</th>
-                <th scope="col" className="num">
-                  Credits
-                </th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {purchases.data.map((purchase) => (
-                <tr key={purchase.id}>
-                  <td>{formatDateTime(purchase.createdAt)}</td>
-                  <td>
-                    {purchase.packId}
-                    {purchase.provider === "dev" ? <span className="badge badge-muted">dev</span> : null}
-                  </td>
-                  <td className="num">{formatCreditAmount(purchase.credits)}</td>
-                  <td className="num">{formatMoney(purchase.priceAmount, purchase.currency)}</td>
-                  <td>
-                    {purchase.status === "paid" ? (
-                      <span className="badge badge-ok">paid</span>
-                    ) : purchase.status === "pending" ? (
-                      purchase.provider === "dev" ? (
-                        <Link href={`/credits/dev-checkout?purchase=${encodeURIComponent(purchase.id)}`}>
-                          pending — finish
-                        </Link>
-                      ) : (
-                        <span className="badge badge-warn">pending</span>
-                      )
+    <Card titleId="purchases-title" title="Purchases">
+      <QueryState query={purchases} skeletonRows={2}>
+        {(data) => (
+          <Table
+            columns={[
+              "Date",
+              "Pack",
+              { label: "Credits", numeric: true },
+              { label: "Price", numeric: true },
+              "Status",
+            ]}
+          >
+            {data.map((purchase) => (
+              <tr key={purchase.id}>
+                <td>{formatDateTime(purchase.createdAt)}</td>
+                <td>
+                  {purchase.packId}
+                  {purchase.provider === "dev" ? <span className="badge badge-muted">dev</span> : null}
+                </td>
+                <td className="num">{formatCreditAmount(purchase.credits)}</td>
+                <td className="num">{formatMoney(purchase.priceAmount, purchase.currency)}</td>
+                <td>
+                  {purchase.status === "paid" ? (
+                    <span className="badge badge-ok">paid</span>
+                  ) : purchase.status === "pending" ? (
+                    purchase.provider === "dev" ? (
+                      <Link href={`/credits/dev-checkout?purchase=${encodeURIComponent(purchase.id)}`}>
+                        pending — finish
+                      </Link>
                     ) : (
-                      <span className="badge badge-muted">{purchase.status}</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </section>
+                      <span className="badge badge-warn">pending</span>
+                    )
+                  ) : (
+                    <span className="badge badge-muted">{purchase.status}</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </QueryState>
+    </Card>
   );
 }
 
@@ -248,58 +223,38 @@ function History() {
     ...trpc.billing.history.queryOptions({ limit }),
     placeholderData: keepPreviousData,
   });
-  const rows = history.data ?? [];
-  const more = rows.length >= limit && limit < historyMaxRows;
+  const more = (history.data?.length ?? 0) >= limit && limit < historyMaxRows;
 
   return (
-    <section className="card" aria-labelledby="history-title">
-      <h2 id="history-title">History</h2>
-      {history.isPending ? (
-        <SkeletonRows />
-      ) : history.isError ? (
-        <ErrorNote error={history.error} />
-      ) : rows.length === 0 ? (
-        <Empty>No credit movements yet — buy a pack above to get started.</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col" className="num">
-                    Amount
-                  </th>
+    <Card titleId="history-title" title="History">
+      <QueryState query={history} empty="No credit movements yet — buy a pack above to get started.">
+        {(rows) => (
+          <>
+            <Table columns={["When", "Description", "Kind", { label: "Amount", numeric: true }]}>
+              {rows.map((row) => (
+                <tr key={row.entryId}>
+                  <td>{formatDateTime(row.at)}</td>
+                  <td>{row.description ?? "—"}</td>
+                  <td>{kindLabels[row.transactionKind] ?? row.transactionKind}</td>
+                  <td className={row.amount < 0 ? "num amount-out" : "num amount-in"}>
+                    {formatSignedCredits(row.amount)}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {rows.map((row) => (
-                  <tr key={row.entryId}>
-                    <td>{formatDateTime(row.at)}</td>
-                    <td>{row.description ?? "—"}</td>
-                    <td>{kindLabels[row.transactionKind] ?? row.transactionKind}</td>
-                    <td className={row.amount < 0 ? "num amount-out" : "num amount-in"}>
-                      {formatSignedCredits(row.amount)}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {more ? (
-            <button
-              type="button"
-              className="button"
-              onClick={() => setLimit((now) => Math.min(historyMaxRows, now + historyPageSize))}
-              disabled={history.isFetching}
-            >
-              {history.isFetching ? "Loading…" : "Show older"}
-            </button>
-          ) : null}
-        </>
-      )}
-    </section>
+              ))}
+            </Table>
+            {more ? (
+              <button
+                type="button"
+                className="button"
+                onClick={() => setLimit((now) => Math.min(historyMaxRows, now + historyPageSize))}
+                disabled={history.isFetching}
+              >
+                {history.isFetching ? "Loading…" : "Show older"}
+              </button>
+            ) : null}
+          </>
+        )}
+      </QueryState>
+    </Card>
   );
 }

@@ -7,10 +7,13 @@ import { createApiKeyInputSchema } from "@helexa/protocol";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { z } from "zod";
+import { Card } from "../../components/card";
 import { CopyButton } from "../../components/copy-button";
-import { Field } from "../../components/field";
-import { RequireAccount } from "../../components/session";
-import { Empty, ErrorNote, SkeletonRows } from "../../components/status";
+import { InputField } from "../../components/field";
+import { QueryState } from "../../components/query-state";
+import { SignedInPage } from "../../components/signed-in-page";
+import { ErrorNote } from "../../components/status";
+import { Table } from "../../components/table";
 import { type FieldErrors, fieldErrorsOf } from "../../lib/errors";
 import { formatAgo, formatCredits, formatDate, formatInteger, parseCredits } from "../../lib/format";
 import type { RouterOutputs } from "../../lib/types";
@@ -20,20 +23,13 @@ type CreatedKey = RouterOutputs["keys"]["create"];
 
 export function KeysView() {
   return (
-    <RequireAccount>
-      {() => (
-        <div className="page">
-          <div className="page-head">
-            <h1>API keys</h1>
-          </div>
-          <p className="muted">
-            Keys let programs call helexa&apos;s OpenAI-compatible API. Each call is charged to your credits;
-            a key can have its own spend limit and rate limit.
-          </p>
-          <Keys />
-        </div>
-      )}
-    </RequireAccount>
+    <SignedInPage title="API keys">
+      <p className="muted">
+        Keys let programs call helexa&apos;s OpenAI-compatible API. Each call is charged to your credits; a
+        key can have its own spend limit and rate limit.
+      </p>
+      <Keys />
+    </SignedInPage>
   );
 }
 
@@ -91,60 +87,41 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: CreatedKey) => void
   }
 
   return (
-    <section className="card" aria-labelledby="create-key-title">
-      <h2 id="create-key-title">Create a key</h2>
+    <Card titleId="create-key-title" title="Create a key">
       <form className="form form-grid" onSubmit={submit} noValidate>
-        <Field
+        <InputField
           id="key-name"
           label="Name"
           hint="So you can tell keys apart, e.g. “laptop”."
           error={errors.name?.[0]}
-        >
-          {(control) => (
-            <input
-              {...control}
-              required
-              maxLength={80}
-              value={name}
-              onChange={(event) => setName(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+          required
+          maxLength={80}
+          value={name}
+          onValueChange={setName}
+        />
+        <InputField
           id="key-spend-limit"
           label="Spend limit (credits, optional)"
           hint="Blank: no limit beyond your balance."
           error={errors.spendLimitCredits?.[0]}
-        >
-          {(control) => (
-            <input
-              {...control}
-              inputMode="decimal"
-              placeholder="e.g. 5"
-              value={spendLimit}
-              onChange={(event) => setSpendLimit(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field
+          inputMode="decimal"
+          placeholder="e.g. 5"
+          value={spendLimit}
+          onValueChange={setSpendLimit}
+        />
+        <InputField
           id="key-rate-limit"
           label="Rate limit (requests per minute, optional)"
           hint="Blank: no limit."
           error={errors.rateLimitPerMinute?.[0]}
-        >
-          {(control) => (
-            <input
-              {...control}
-              type="number"
-              inputMode="numeric"
-              min={1}
-              step={1}
-              placeholder="e.g. 60"
-              value={rateLimit}
-              onChange={(event) => setRateLimit(event.target.value)}
-            />
-          )}
-        </Field>
+          type="number"
+          inputMode="numeric"
+          min={1}
+          step={1}
+          placeholder="e.g. 60"
+          value={rateLimit}
+          onValueChange={setRateLimit}
+        />
         <div className="form-submit">
           <button type="submit" className="button button-primary" disabled={create.isPending}>
             {create.isPending ? "Creating…" : "Create key"}
@@ -152,7 +129,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: CreatedKey) => void
         </div>
       </form>
       {create.isError && Object.keys(errors).length === 0 ? <ErrorNote error={create.error} /> : null}
-    </section>
+    </Card>
   );
 }
 
@@ -184,8 +161,7 @@ function NewKey({ created, onDismiss }: { created: CreatedKey; onDismiss: () => 
   ].join("\n");
 
   return (
-    <section className="card card-highlight" aria-labelledby="new-key-title">
-      <h2 id="new-key-title">Your new key</h2>
+    <Card titleId="new-key-title" title="Your new key" className="card-highlight">
       <p>
         <strong>Copy it now: it is shown only this once.</strong> helexa keeps only a hash of it, so it cannot
         be shown again. If you lose it, revoke it and create another.
@@ -216,7 +192,7 @@ function NewKey({ created, onDismiss }: { created: CreatedKey; onDismiss: () => 
       <button type="button" className="button" onClick={onDismiss}>
         I have saved it
       </button>
-    </section>
+    </Card>
   );
 }
 
@@ -231,90 +207,76 @@ function KeyList() {
   );
 
   return (
-    <section className="card" aria-labelledby="keys-title">
-      <h2 id="keys-title">Your keys</h2>
-      {keys.isPending ? (
-        <SkeletonRows />
-      ) : keys.isError ? (
-        <ErrorNote error={keys.error} />
-      ) : keys.data.length === 0 ? (
-        <Empty>No keys yet — create one above.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col" className="num">
-                  Spent
-                </th>
-                <th scope="col">Limits</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+    <Card titleId="keys-title" title="Your keys">
+      <QueryState query={keys} empty="No keys yet — create one above.">
+        {(data) => (
+          <Table
+            columns={[
+              "Name",
+              "Key",
+              "Created",
+              "Last used",
+              { label: "Spent", numeric: true },
+              "Limits",
+              "Status",
+              { label: "Actions", hidden: true },
+            ]}
+          >
+            {data.map((key) => (
+              <tr key={key.id} data-testid="key-row" className={key.revokedAt ? "row-muted" : undefined}>
+                <td>{key.name}</td>
+                <td>
+                  <code>{key.prefix}…</code>
+                </td>
+                <td>{formatDate(key.createdAt)}</td>
+                <td>{key.lastUsedAt ? formatAgo(key.lastUsedAt) : "Never"}</td>
+                <td className="num">{formatCredits(key.spent)}</td>
+                <td>
+                  {key.spendLimit === null && key.rateLimitPerMinute === null ? (
+                    <span className="muted">None</span>
+                  ) : (
+                    <>
+                      {key.spendLimit !== null ? <div>{formatCredits(key.spendLimit)} max</div> : null}
+                      {key.rateLimitPerMinute !== null ? (
+                        <div>{formatInteger(key.rateLimitPerMinute)} / min</div>
+                      ) : null}
+                    </>
+                  )}
+                </td>
+                <td>
+                  {key.revokedAt ? (
+                    <span className="badge badge-muted">revoked</span>
+                  ) : (
+                    <span className="badge badge-ok">active</span>
+                  )}
+                </td>
+                <td>
+                  {key.revokedAt ? null : (
+                    <button
+                      type="button"
+                      className="button button-small button-danger"
+                      data-testid="revoke-key"
+                      disabled={revoke.isPending && revoke.variables?.id === key.id}
+                      onClick={() => {
+                        if (
+                          window.confirm(
+                            `Revoke “${key.name}”? Programs using it stop working at once. This cannot be undone.`,
+                          )
+                        ) {
+                          revoke.mutate({ id: key.id });
+                        }
+                      }}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((key) => (
-                <tr key={key.id} data-testid="key-row" className={key.revokedAt ? "row-muted" : undefined}>
-                  <td>{key.name}</td>
-                  <td>
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td>{formatDate(key.createdAt)}</td>
-                  <td>{key.lastUsedAt ? formatAgo(key.lastUsedAt) : "Never"}</td>
-                  <td className="num">{formatCredits(key.spent)}</td>
-                  <td>
-                    {key.spendLimit === null && key.rateLimitPerMinute === null ? (
-                      <span className="muted">None</span>
-                    ) : (
-                      <>
-                        {key.spendLimit !== null ? <div>{formatCredits(key.spendLimit)} max</div> : null}
-                        {key.rateLimitPerMinute !== null ? (
-                          <div>{formatInteger(key.rateLimitPerMinute)} / min</div>
-                        ) : null}
-                      </>
-                    )}
-                  </td>
-                  <td>
-                    {key.revokedAt ? (
-                      <span className="badge badge-muted">revoked</span>
-                    ) : (
-                      <span className="badge badge-ok">active</span>
-                    )}
-                  </td>
-                  <td>
-                    {key.revokedAt ? null : (
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        data-testid="revoke-key"
-                        disabled={revoke.isPending && revoke.variables?.id === key.id}
-                        onClick={() => {
-                          if (
-                            window.confirm(
-                              `Revoke “${key.name}”? Programs using it stop working at once. This cannot be undone.`,
-                            )
-                          ) {
-                            revoke.mutate({ id: key.id });
-                          }
-                        }}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </Table>
+        )}
+      </QueryState>
       {revoke.isError ? <ErrorNote error={revoke.error} /> : null}
-    </section>
+    </Card>
   );
 }

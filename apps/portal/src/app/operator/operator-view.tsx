@@ -7,10 +7,14 @@ import { registerNeuronInputSchema } from "@helexa/protocol";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { z } from "zod";
+import { Card } from "../../components/card";
 import { CopyButton } from "../../components/copy-button";
-import { Field } from "../../components/field";
-import { RequireAccount } from "../../components/session";
-import { Empty, ErrorNote, SkeletonRows } from "../../components/status";
+import { InputField } from "../../components/field";
+import { QueryState } from "../../components/query-state";
+import { SignedInPage } from "../../components/signed-in-page";
+import { Stat } from "../../components/stat";
+import { ErrorNote } from "../../components/status";
+import { Table } from "../../components/table";
 import { type FieldErrors, fieldErrorsOf } from "../../lib/errors";
 import {
   formatAgo,
@@ -28,23 +32,16 @@ type NeuronRow = RouterOutputs["operator"]["neurons"][number];
 
 export function OperatorView() {
   return (
-    <RequireAccount>
-      {() => (
-        <div className="page">
-          <div className="page-head">
-            <h1>Operator</h1>
-          </div>
-          <p className="muted">
-            Run a <strong>neuron</strong> on a machine with spare CPU or GPU: it serves models to the fabric
-            and you earn credits for every token it serves.
-          </p>
-          <Earnings />
-          <Register />
-          <Neurons />
-          <Ledger />
-        </div>
-      )}
-    </RequireAccount>
+    <SignedInPage title="Operator">
+      <p className="muted">
+        Run a <strong>neuron</strong> on a machine with spare CPU or GPU: it serves models to the fabric and
+        you earn credits for every token it serves.
+      </p>
+      <Earnings />
+      <Register />
+      <Neurons />
+      <Ledger />
+    </SignedInPage>
   );
 }
 
@@ -52,21 +49,17 @@ function Earnings() {
   const trpc = useTRPC();
   const balance = useQuery({ ...trpc.operator.balance.queryOptions(), refetchInterval: 5000 });
   return (
-    <section className="card" aria-labelledby="earnings-title">
-      <h2 id="earnings-title">Earnings</h2>
-      {balance.isPending ? (
-        <SkeletonRows rows={1} />
-      ) : balance.isError ? (
-        <ErrorNote error={balance.error} />
-      ) : (
-        <dl className="stat-grid">
-          <div className="stat stat-main">
-            <dt>Earned</dt>
-            <dd data-testid="operator-earnings">{formatCredits(balance.data.balance)}</dd>
-          </div>
-        </dl>
-      )}
-    </section>
+    <Card titleId="earnings-title" title="Earnings">
+      <QueryState query={balance} skeletonRows={1}>
+        {(data) => (
+          <dl className="stat-grid">
+            <Stat label="Earned" main testId="operator-earnings">
+              {formatCredits(data.balance)}
+            </Stat>
+          </dl>
+        )}
+      </QueryState>
+    </Card>
   );
 }
 
@@ -100,20 +93,18 @@ function Register() {
   }
 
   return (
-    <section className="card" aria-labelledby="register-title">
-      <h2 id="register-title">Register a neuron</h2>
+    <Card titleId="register-title" title="Register a neuron">
       <form className="form form-inline" onSubmit={submit} noValidate>
-        <Field id="neuron-name" label="Neuron name" hint="e.g. “office-gpu”." error={errors.name?.[0]}>
-          {(control) => (
-            <input
-              {...control}
-              required
-              maxLength={80}
-              value={name}
-              onChange={(event) => setName(event.target.value)}
-            />
-          )}
-        </Field>
+        <InputField
+          id="neuron-name"
+          label="Neuron name"
+          hint="e.g. “office-gpu”."
+          error={errors.name?.[0]}
+          required
+          maxLength={80}
+          value={name}
+          onValueChange={setName}
+        />
         <div className="form-submit">
           <button type="submit" className="button button-primary" disabled={register.isPending}>
             {register.isPending ? "Registering…" : "Register"}
@@ -148,7 +139,7 @@ function Register() {
           </button>
         </div>
       ) : null}
-    </section>
+    </Card>
   );
 }
 
@@ -179,128 +170,113 @@ function Neurons() {
   const online = rows.filter((row) => row.online).length;
 
   return (
-    <section className="card" aria-labelledby="neurons-title">
-      <div className="section-head">
-        <h2 id="neurons-title">Your neurons</h2>
-        {neurons.isSuccess && rows.length > 0 ? (
+    <Card
+      titleId="neurons-title"
+      title="Your neurons"
+      aside={
+        neurons.isSuccess && rows.length > 0 ? (
           <p className="muted small">
             {online} of {rows.length} online · refreshed every 3 s
           </p>
-        ) : null}
-      </div>
-      {neurons.isPending ? (
-        <SkeletonRows />
-      ) : neurons.isError ? (
-        <ErrorNote error={neurons.error} />
-      ) : rows.length === 0 ? (
-        <Empty>No neurons yet — register one above and run its command.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Models</th>
-                <th scope="col">Runtime</th>
-                <th scope="col">Hardware</th>
-                <th scope="col" className="num">
-                  Jobs
-                </th>
-                <th scope="col" className="num">
-                  Tokens served
-                </th>
-                <th scope="col" className="num">
-                  Earned
-                </th>
-                <th scope="col">Last seen</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((neuron) => (
-                <tr
-                  key={neuron.id}
-                  data-testid="neuron-row"
-                  className={neuron.revokedAt ? "row-muted" : undefined}
-                >
-                  <td>
-                    <strong>{neuron.name}</strong>
-                    <div className="muted small">
-                      <code>{neuron.prefix}…</code>
+        ) : null
+      }
+    >
+      <QueryState query={neurons} empty="No neurons yet — register one above and run its command.">
+        {(data) => (
+          <Table
+            columns={[
+              "Name",
+              "Status",
+              "Models",
+              "Runtime",
+              "Hardware",
+              { label: "Jobs", numeric: true },
+              { label: "Tokens served", numeric: true },
+              { label: "Earned", numeric: true },
+              "Last seen",
+              { label: "Actions", hidden: true },
+            ]}
+          >
+            {data.map((neuron) => (
+              <tr
+                key={neuron.id}
+                data-testid="neuron-row"
+                className={neuron.revokedAt ? "row-muted" : undefined}
+              >
+                <td>
+                  <strong>{neuron.name}</strong>
+                  <div className="muted small">
+                    <code>{neuron.prefix}…</code>
+                  </div>
+                </td>
+                <td>
+                  <span
+                    className={neuron.online ? "badge badge-ok" : "badge badge-muted"}
+                    data-testid="neuron-status"
+                  >
+                    {neuron.online ? "online" : "offline"}
+                  </span>
+                  {neuron.revokedAt ? <div className="small muted">revoked</div> : null}
+                  {neuron.online && neuron.slots !== null ? (
+                    <div className="small muted">
+                      {neuron.activeJobs} / {neuron.slots} busy
                     </div>
-                  </td>
-                  <td>
-                    <span
-                      className={neuron.online ? "badge badge-ok" : "badge badge-muted"}
-                      data-testid="neuron-status"
+                  ) : null}
+                </td>
+                <td>
+                  {neuron.models.length === 0 ? (
+                    <span className="muted">—</span>
+                  ) : (
+                    <ul className="plain-list small">
+                      {neuron.models.map((model) => (
+                        <li key={model.id}>{model.id}</li>
+                      ))}
+                    </ul>
+                  )}
+                </td>
+                <td className="small">
+                  {neuron.runtime ? (
+                    `${neuron.runtime.engine} (${neuron.runtime.kind})`
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
+                <td>
+                  <Hardware hardware={neuron.hardware} />
+                </td>
+                <td className="num">{formatInteger(neuron.jobs)}</td>
+                <td className="num">{formatInteger(neuron.promptTokens + neuron.completionTokens)}</td>
+                <td className="num">{formatCredits(neuron.earnings)}</td>
+                <td title={neuron.lastSeenAt ? formatDateTime(neuron.lastSeenAt) : undefined}>
+                  {neuron.online ? "now" : neuron.lastSeenAt ? formatAgo(neuron.lastSeenAt) : "never"}
+                </td>
+                <td>
+                  {neuron.revokedAt ? null : (
+                    <button
+                      type="button"
+                      className="button button-small button-danger"
+                      disabled={revoke.isPending && revoke.variables?.id === neuron.id}
+                      onClick={() => {
+                        if (
+                          window.confirm(
+                            `Revoke “${neuron.name}”? It is disconnected now and its token stops working for good.`,
+                          )
+                        ) {
+                          revoke.mutate({ id: neuron.id });
+                        }
+                      }}
                     >
-                      {neuron.online ? "online" : "offline"}
-                    </span>
-                    {neuron.revokedAt ? <div className="small muted">revoked</div> : null}
-                    {neuron.online && neuron.slots !== null ? (
-                      <div className="small muted">
-                        {neuron.activeJobs} / {neuron.slots} busy
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>
-                    {neuron.models.length === 0 ? (
-                      <span className="muted">—</span>
-                    ) : (
-                      <ul className="plain-list small">
-                        {neuron.models.map((model) => (
-                          <li key={model.id}>{model.id}</li>
-                        ))}
-                      </ul>
-                    )}
-                  </td>
-                  <td className="small">
-                    {neuron.runtime ? (
-                      `${neuron.runtime.engine} (${neuron.runtime.kind})`
-                    ) : (
-                      <span className="muted">—</span>
-                    )}
-                  </td>
-                  <td>
-                    <Hardware hardware={neuron.hardware} />
-                  </td>
-                  <td className="num">{formatInteger(neuron.jobs)}</td>
-                  <td className="num">{formatInteger(neuron.promptTokens + neuron.completionTokens)}</td>
-                  <td className="num">{formatCredits(neuron.earnings)}</td>
-                  <td title={neuron.lastSeenAt ? formatDateTime(neuron.lastSeenAt) : undefined}>
-                    {neuron.online ? "now" : neuron.lastSeenAt ? formatAgo(neuron.lastSeenAt) : "never"}
-                  </td>
-                  <td>
-                    {neuron.revokedAt ? null : (
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        disabled={revoke.isPending && revoke.variables?.id === neuron.id}
-                        onClick={() => {
-                          if (
-                            window.confirm(
-                              `Revoke “${neuron.name}”? It is disconnected now and its token stops working for good.`,
-                            )
-                          ) {
-                            revoke.mutate({ id: neuron.id });
-                          }
-                        }}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </QueryState>
       {revoke.isError ? <ErrorNote error={revoke.error} /> : null}
-    </section>
+    </Card>
   );
 }
 
@@ -311,40 +287,22 @@ function Ledger() {
     refetchInterval: 5000,
   });
   return (
-    <section className="card" aria-labelledby="ledger-title">
-      <h2 id="ledger-title">Earnings ledger</h2>
-      {earnings.isPending ? (
-        <SkeletonRows />
-      ) : earnings.isError ? (
-        <ErrorNote error={earnings.error} />
-      ) : earnings.data.length === 0 ? (
-        <Empty>No earnings yet — they appear here as your neurons serve requests.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Description</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
+    <Card titleId="ledger-title" title="Earnings ledger">
+      <QueryState query={earnings} empty="No earnings yet — they appear here as your neurons serve requests.">
+        {(data) => (
+          <Table columns={["When", "Description", { label: "Amount", numeric: true }]}>
+            {data.map((row) => (
+              <tr key={row.entryId}>
+                <td>{formatDateTime(row.at)}</td>
+                <td>{row.description ?? row.transactionKind}</td>
+                <td className={row.amount < 0 ? "num amount-out" : "num amount-in"}>
+                  {formatSignedCredits(row.amount)}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {earnings.data.map((row) => (
-                <tr key={row.entryId}>
-                  <td>{formatDateTime(row.at)}</td>
-                  <td>{row.description ?? row.transactionKind}</td>
-                  <td className={row.amount < 0 ? "num amount-out" : "num amount-in"}>
-                    {formatSignedCredits(row.amount)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </section>
+            ))}
+          </Table>
+        )}
+      </QueryState>
+    </Card>
   );
 }

@@ -9,7 +9,7 @@ import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { z } from "zod";
-import { Field } from "../../components/field";
+import { EmailField, PasswordField } from "../../components/field";
 import { ErrorNote, SuccessNote } from "../../components/status";
 import { errorMessage, type FieldErrors, fieldErrorsOf } from "../../lib/errors";
 import { useTRPC } from "../providers";
@@ -55,20 +55,7 @@ function RequestLinkForm() {
       <p className="muted">
         Enter your account&apos;s email and we will send you a link to choose a new password.
       </p>
-      <Field id="reset-email" label="Email" error={errors.email?.[0]}>
-        {(control) => (
-          <input
-            {...control}
-            type="email"
-            name="email"
-            autoComplete="email"
-            inputMode="email"
-            required
-            value={email}
-            onChange={(event) => setEmail(event.target.value)}
-          />
-        )}
-      </Field>
+      <EmailField id="reset-email" error={errors.email?.[0]} value={email} onValueChange={setEmail} />
       {request.isError && !errors.email ? <ErrorNote error={request.error} /> : null}
       <button type="submit" className="button button-primary button-block" disabled={request.isPending}>
         {request.isPending ? "Sending…" : "Send reset link"}
@@ -114,37 +101,25 @@ function NewPasswordForm({ token }: { token: string }) {
 
   return (
     <form className="card form" onSubmit={submit} noValidate>
-      <Field
+      <PasswordField
         id="reset-password"
+        name="password"
         label="New password"
         hint="At least 10 characters."
+        autoComplete="new-password"
         error={errors.password?.[0]}
-      >
-        {(control) => (
-          <input
-            {...control}
-            type="password"
-            name="password"
-            autoComplete="new-password"
-            required
-            value={password}
-            onChange={(event) => setPassword(event.target.value)}
-          />
-        )}
-      </Field>
-      <Field id="reset-confirm" label="New password again" error={errors.confirm?.[0]}>
-        {(control) => (
-          <input
-            {...control}
-            type="password"
-            name="confirm"
-            autoComplete="new-password"
-            required
-            value={confirm}
-            onChange={(event) => setConfirm(event.target.value)}
-          />
-        )}
-      </Field>
+        value={password}
+        onValueChange={setPassword}
+      />
+      <PasswordField
+        id="reset-confirm"
+        name="confirm"
+        label="New password again"
+        autoComplete="new-password"
+        error={errors.confirm?.[0]}
+        value={confirm}
+        onValueChange={setConfirm}
+      />
       {reset.isError ? (
         <ErrorNote>
           {errorMessage(reset.error)}{" "}

@@ -8,7 +8,7 @@ import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { signIn } from "next-auth/react";
 import { type FormEvent, useState } from "react";
-import { Field } from "../../components/field";
+import { EmailField, PasswordField } from "../../components/field";
 import { ErrorNote, SuccessNote } from "../../components/status";
 import { safeNext } from "../../lib/safe-next";
 import { useTRPC } from "../providers";
@@ -83,33 +83,15 @@ export function SignInForm() {
     <div className="stack">
       {params.get("created") ? <SuccessNote>Your account is ready. Sign in to continue.</SuccessNote> : null}
       <form className="card form" onSubmit={submit} noValidate>
-        <Field id="signin-email" label="Email" error={missing.email}>
-          {(control) => (
-            <input
-              {...control}
-              type="email"
-              name="email"
-              autoComplete="email"
-              inputMode="email"
-              required
-              value={email}
-              onChange={(event) => setEmail(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field id="signin-password" label="Password" error={missing.password}>
-          {(control) => (
-            <input
-              {...control}
-              type="password"
-              name="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          )}
-        </Field>
+        <EmailField id="signin-email" error={missing.email} value={email} onValueChange={setEmail} />
+        <PasswordField
+          id="signin-password"
+          name="password"
+          autoComplete="current-password"
+          error={missing.password}
+          value={password}
+          onValueChange={setPassword}
+        />
         {error ? <ErrorNote>{error}</ErrorNote> : null}
         <button type="submit" className="button button-primary button-block" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}

@@ -10,7 +10,7 @@ import { useRouter } from "next/navigation";
 import { signIn } from "next-auth/react";
 import { type FormEvent, useState } from "react";
 import { z } from "zod";
-import { Field } from "../../components/field";
+import { EmailField, InputField, PasswordField } from "../../components/field";
 import { ErrorNote } from "../../components/status";
 import { errorCode, type FieldErrors, fieldErrorsOf } from "../../lib/errors";
 import { safeNext } from "../../lib/safe-next";
@@ -64,51 +64,27 @@ export function SignUpForm() {
 
   return (
     <form className="card form" onSubmit={submit} noValidate aria-describedby="signup-problem">
-      <Field id="signup-name" label="Name" error={errors.name?.[0]}>
-        {(control) => (
-          <input
-            {...control}
-            name="name"
-            autoComplete="name"
-            required
-            value={name}
-            onChange={(event) => setName(event.target.value)}
-          />
-        )}
-      </Field>
-      <Field id="signup-email" label="Email" error={errors.email?.[0]}>
-        {(control) => (
-          <input
-            {...control}
-            type="email"
-            name="email"
-            autoComplete="email"
-            inputMode="email"
-            required
-            value={email}
-            onChange={(event) => setEmail(event.target.value)}
-          />
-        )}
-      </Field>
-      <Field
+      <InputField
+        id="signup-name"
+        label="Name"
+        error={errors.name?.[0]}
+        name="name"
+        autoComplete="name"
+        required
+        value={name}
+        onValueChange={setName}
+      />
+      <EmailField id="signup-email" error={errors.email?.[0]} value={email} onValueChange={setEmail} />
+      <PasswordField
         id="signup-password"
-        label="Password"
+        name="password"
         hint="At least 10 characters."
+        autoComplete="new-password"
+        minLength={10}
         error={errors.password?.[0]}
-      >
-        {(control) => (
-          <input
-            {...control}
-            type="password"
-            name="password"
-            autoComplete="new-password"
-            required
-            minLength={10}
-            value={password}
-            onChange={(event) => setPassword(event.target.value)}
-          />
-        )}
-      </Field>
+        value={password}
+        onValueChange={setPassword}
+      />
       <div id="signup-problem">
         {problem ? (
           <ErrorNote>

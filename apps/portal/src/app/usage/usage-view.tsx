@@ -7,30 +7,34 @@ import { dateRangeInputSchema } from "@helexa/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { z } from "zod";
-import { Field } from "../../components/field";
-import { RequireAccount } from "../../components/session";
+import { Card } from "../../components/card";
+import { InputField } from "../../components/field";
+import { QueryState } from "../../components/query-state";
+import { SignedInPage } from "../../components/signed-in-page";
+import { Stat } from "../../components/stat";
 import { Empty, ErrorNote, SkeletonRows } from "../../components/status";
+import { Table } from "../../components/table";
 import { errorMessage } from "../../lib/errors";
 import { addDays, daysBetween, formatCredits, formatInteger, utcDay } from "../../lib/format";
+import type { RouterOutputs } from "../../lib/types";
 import { trpcClient, useTRPC } from "../providers";
 import { UsageChart } from "./usage-chart";
 
+type UsageRow = RouterOutputs["usage"]["byDay"][number];
+interface DateRange {
+  from: string;
+  to: string;
+}
+
 export function UsageView() {
   return (
-    <RequireAccount>
-      {() => (
-        <div className="page">
-          <div className="page-head">
-            <h1>Usage</h1>
-          </div>
-          <Usage />
-        </div>
-      )}
-    </RequireAccount>
+    <SignedInPage title="Usage">
+      <Usage />
+    </SignedInPage>
   );
 }
 
-function lastDays(count: number): { from: string; to: string } {
+function lastDays(count: number): DateRange {
   const today = utcDay(new Date());
   return { from: addDays(today, -(count - 1)), to: today };
 }
@@ -64,20 +68,6 @@ function Usage() {
     }
   }
 
-  const rows = [...(usage.data ?? [])]
-    .map((row) => ({ ...row, day: utcDay(row.day) }))
-    .sort((a, b) => (a.day === b.day ? a.model.localeCompare(b.model) : a.day < b.day ? 1 : -1));
-  const models = [...new Set(rows.map((row) => row.model))].sort();
-  const totals = rows.reduce(
-    (sum, row) => ({
-      requests: sum.requests + row.requests,
-      promptTokens: sum.promptTokens + row.promptTokens,
-      completionTokens: sum.completionTokens + row.completionTokens,
-      cost: sum.cost + row.cost,
-    }),
-    { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 },
-  );
-
   return (
     <>
       <section className="card" aria-labelledby="range-title">
@@ -85,28 +75,24 @@ function Usage() {
           Date range
         </h2>
         <div className="range-bar">
-          <Field id="usage-from" label="From (UTC)" error={rangeErrors.from?.[0]}>
-            {(control) => (
-              <input
-                {...control}
-                type="date"
-                value={range.from}
-                max={range.to}
-                onChange={(event) => setRange((now) => ({ ...now, from: event.target.value }))}
-              />
-            )}
-          </Field>
-          <Field id="usage-to" label="To (UTC)" error={rangeErrors.to?.[0]}>
-            {(control) => (
-              <input
-                {...control}
-                type="date"
-                value={range.to}
-                min={range.from}
-                onChange={(event) => setRange((now) => ({ ...now, to: event.target.value }))}
-              />
-            )}
-          </Field>
+          <InputField
+            id="usage-from"
+            label="From (UTC)"
+            error={rangeErrors.from?.[0]}
+            type="date"
+            max={range.to}
+            value={range.from}
+            onValueChange={(from) => setRange((now) => ({ ...now, from }))}
+          />
+          <InputField
+            id="usage-to"
+            label="To (UTC)"
+            error={rangeErrors.to?.[0]}
+            type="date"
+            min={range.from}
+            value={range.to}
+            onValueChange={(to) => setRange((now) => ({ ...now, to }))}
+          />
           <fieldset className="quick-ranges">
             <legend className="visually-hidden">Quick ranges</legend>
             {[7, 30, 90].map((count) => (
@@ -133,104 +119,104 @@ function Usage() {
         {exportError ? <ErrorNote>{exportError}</ErrorNote> : null}
       </section>
 
-      {!parsed.success ? null : usage.isPending ? (
-        <section className="card">
-          <SkeletonRows rows={5} />
-        </section>
-      ) : usage.isError ? (
-        <ErrorNote error={usage.error} />
-      ) : (
-        <>
-          <section className="card" aria-labelledby="totals-title">
-            <h2 id="totals-title">Totals</h2>
-            <dl className="stat-grid">
-              <div className="stat">
-                <dt>Requests</dt>
-                <dd>{formatInteger(totals.requests)}</dd>
-              </div>
-              <div className="stat">
-                <dt>Tokens</dt>
-                <dd>{formatInteger(totals.promptTokens + totals.completionTokens)}</dd>
-              </div>
-              <div className="stat stat-main">
-                <dt>Spent</dt>
-                <dd>{formatCredits(totals.cost)}</dd>
-              </div>
-            </dl>
-          </section>
-          <section className="card" aria-labelledby="chart-title">
-            <h2 id="chart-title">Tokens per day</h2>
-            {rows.length === 0 ? (
-              <Empty>No usage in this range — chat or call the API and it shows up here.</Empty>
-            ) : (
-              <UsageChart
-                days={daysBetween(range.from, range.to)}
-                models={models}
-                rows={rows.map((row) => ({
-                  day: row.day,
-                  model: row.model,
-                  tokens: row.promptTokens + row.completionTokens,
-                }))}
-              />
-            )}
-          </section>
-          <section className="card" aria-labelledby="table-title">
-            <h2 id="table-title">By day and model</h2>
-            {rows.length === 0 ? (
-              <Empty>Nothing to list for these days.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table data-testid="usage-table">
-                  <caption className="visually-hidden">
-                    Requests, tokens and cost per UTC day and model, {range.from} to {range.to}
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Day (UTC)</th>
-                      <th scope="col">Model</th>
-                      <th scope="col" className="num">
-                        Requests
-                      </th>
-                      <th scope="col" className="num">
-                        Prompt tokens
-                      </th>
-                      <th scope="col" className="num">
-                        Completion tokens
-                      </th>
-                      <th scope="col" className="num">
-                        Cost
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((row) => (
-                      <tr key={`${row.day}/${row.model}`} data-testid="usage-row">
-                        <td className="nowrap">{row.day}</td>
-                        <td>{row.model}</td>
-                        <td className="num">{formatInteger(row.requests)}</td>
-                        <td className="num">{formatInteger(row.promptTokens)}</td>
-                        <td className="num">{formatInteger(row.completionTokens)}</td>
-                        <td className="num">{formatCredits(row.cost)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                  <tfoot>
-                    <tr>
-                      <th scope="row" colSpan={2}>
-                        Total
-                      </th>
-                      <td className="num">{formatInteger(totals.requests)}</td>
-                      <td className="num">{formatInteger(totals.promptTokens)}</td>
-                      <td className="num">{formatInteger(totals.completionTokens)}</td>
-                      <td className="num">{formatCredits(totals.cost)}</td>
-                    </tr>
-                  </tfoot>
-                </table>
-              </div>
-            )}
-          </section>
-        </>
-      )}
+      {parsed.success ? (
+        <QueryState
+          query={usage}
+          loading={
+            <section className="card">
+              <SkeletonRows rows={5} />
+            </section>
+          }
+        >
+          {(data) => <UsageReport data={data} range={range} />}
+        </QueryState>
+      ) : null}
+    </>
+  );
+}
+
+/** The totals, the chart and the table for one range's rows, newest day first. */
+function UsageReport({ data, range }: { data: UsageRow[]; range: DateRange }) {
+  const rows = data
+    .map((row) => ({ ...row, day: utcDay(row.day) }))
+    .sort((a, b) => (a.day === b.day ? a.model.localeCompare(b.model) : a.day < b.day ? 1 : -1));
+  const models = [...new Set(rows.map((row) => row.model))].sort();
+  const totals = rows.reduce(
+    (sum, row) => ({
+      requests: sum.requests + row.requests,
+      promptTokens: sum.promptTokens + row.promptTokens,
+      completionTokens: sum.completionTokens + row.completionTokens,
+      cost: sum.cost + row.cost,
+    }),
+    { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 },
+  );
+
+  return (
+    <>
+      <Card titleId="totals-title" title="Totals">
+        <dl className="stat-grid">
+          <Stat label="Requests">{formatInteger(totals.requests)}</Stat>
+          <Stat label="Tokens">{formatInteger(totals.promptTokens + totals.completionTokens)}</Stat>
+          <Stat label="Spent" main>
+            {formatCredits(totals.cost)}
+          </Stat>
+        </dl>
+      </Card>
+      <Card titleId="chart-title" title="Tokens per day">
+        {rows.length === 0 ? (
+          <Empty>No usage in this range — chat or call the API and it shows up here.</Empty>
+        ) : (
+          <UsageChart
+            days={daysBetween(range.from, range.to)}
+            models={models}
+            rows={rows.map((row) => ({
+              day: row.day,
+              model: row.model,
+              tokens: row.promptTokens + row.completionTokens,
+            }))}
+          />
+        )}
+      </Card>
+      <Card titleId="table-title" title="By day and model">
+        {rows.length === 0 ? (
+          <Empty>Nothing to list for these days.</Empty>
+        ) : (
+          <Table
+            testId="usage-table"
+            caption={`Requests, tokens and cost per UTC day and model, ${range.from} to ${range.to}`}
+            columns={[
+              "Day (UTC)",
+              "Model",
+              { label: "Requests", numeric: true },
+              { label: "Prompt tokens", numeric: true },
+              { label: "Completion tokens", numeric: true },
+              { label: "Cost", numeric: true },
+            ]}
+            foot={
+              <tr>
+                <th scope="row" colSpan={2}>
+                  Total
+                </th>
+                <td className="num">{formatInteger(totals.requests)}</td>
+                <td className="num">{formatInteger(totals.promptTokens)}</td>
+                <td className="num">{formatInteger(totals.completionTokens)}</td>
+                <td className="num">{formatCredits(totals.cost)}</td>
+              </tr>
+            }
+          >
+            {rows.map((row) => (
+              <tr key={`${row.day}/${row.model}`} data-testid="usage-row">
+                <td className="nowrap">{row.day}</td>
+                <td>{row.model}</td>
+                <td className="num">{formatInteger(row.requests)}</td>
+                <td className="num">{formatInteger(row.promptTokens)}</td>
+                <td className="num">{formatInteger(row.completionTokens)}</td>
+                <td className="num">{formatCredits(row.cost)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Card>
     </>
   );
 }
