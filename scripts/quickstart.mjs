@@ -7,6 +7,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// The build tools would report usage to their makers' servers; nothing here phones home.
+process.env.TURBO_TELEMETRY_DISABLED = "1";
+process.env.NEXT_TELEMETRY_DISABLED = "1";
 const [mode, ...rest] = process.argv.slice(2);
 
 function run(command, args, options = {}) {
