@@ -10,6 +10,10 @@ import type { Logger } from "@helexa/log";
 import { createOpenAIHandler } from "@helexa/openai-http";
 import type { IceServer } from "@helexa/protocol";
 import { createGatewayBackend, type GatewayStore } from "./gateway/gateway-backend.js";
+import { registerFabricMetrics } from "./metrics/fabric-metrics.js";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { createMetricsRegistry } from "./metrics/metrics-registry.js";
+import { JobQueue } from "./orchestrator/job-queue.js";
 import { NeuronRegistry } from "./orchestrator/neuron-registry.js";
 import type { NeuronSession } from "./orchestrator/neuron-session.js";
 import { type NeuronIdentity, OrchestratorServer } from "./orchestrator/orchestrator-server.js";
@@ -26,6 +30,8 @@ export interface CortexStore extends GatewayStore {
   recoverUnsettledJobs(): Promise<{ jobs: number; holds: number }>;
   /** Settlements and other writes still buffered, flushed before the database closes. */
   flush(): Promise<void>;
+  /** Micro-credits by ledger account kind, for `GET /metrics`; read at each scrape. */
+  ledgerTotals?(): Promise<Record<string, number>>;
 }
 
 export interface CortexOptions {
@@ -37,6 +43,8 @@ export interface CortexOptions {
   iceBindAddress?: string;
   icePortRange?: { begin: number; end: number };
   heartbeatIntervalMs?: number;
+  /** Jobs waiting for a free neuron: how many at most, and for how long (defaults 512 and 30 s). */
+  queue?: { limit: number; timeoutSeconds: number };
   /** What the portal role needs besides its socket. */
   portal?: PortalRoleOptions;
   log: Logger;
@@ -57,6 +65,8 @@ export interface Cortex {
   readonly gatewayUrl: string | null;
   readonly portalUrl: string | null;
   readonly registry: NeuronRegistry;
+  /** What the gateway reports to `GET /metrics` on the orchestrator socket. */
+  readonly metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -75,6 +85,16 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
     throw new CortexConfigurationError("the orchestrator and gateway roles need a database");
   }
   const registry = new NeuronRegistry();
+  const metricsRegistry = createMetricsRegistry({
+    onCollectError: (metric, error) => log.warn("metrics.collect_failed", { metric, error: String(error) }),
+  });
+  const metrics = createGatewayMetrics(metricsRegistry);
+  const ledgerTotals = store?.ledgerTotals?.bind(store);
+  registerFabricMetrics(metricsRegistry, {
+    neurons: () =>
+      registry.list().map((session) => ({ runtime: session.capabilities?.runtime.kind ?? "unknown" })),
+    ...(ledgerTotals ? { ledgerTotals } : {}),
+  });
   const servers: Server[] = [];
   let orchestrator: OrchestratorServer | null = null;
   let orchestratorUrl: string | null = null;
@@ -82,7 +102,20 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
   let portalUrl: string | null = null;
   let closePortal: (() => Promise<void>) | null = null;
   // The gateway's path (hold, placement, metering) serves API keys and the portal's chat alike.
-  const backend = createGatewayBackend({ registry, store, log: log.child({ role: "gateway" }) });
+  const queue = new JobQueue({
+    registry,
+    maxWaiting: options.queue?.limit ?? 512,
+    timeoutMs: (options.queue?.timeoutSeconds ?? 30) * 1000,
+    recheckMs: 250,
+  });
+  metrics.setQueueDepthSource(() => queue.depth);
+  const backend = createGatewayBackend({
+    registry,
+    queue,
+    store,
+    metrics,
+    log: log.child({ role: "gateway" }),
+  });
 
   try {
     if (options.orchestratorSocket && store) {
@@ -94,6 +127,7 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
         ...(options.iceBindAddress ? { iceBindAddress: options.iceBindAddress } : {}),
         ...(options.icePortRange ? { icePortRange: options.icePortRange } : {}),
         ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+        metrics: metricsRegistry,
         log: log.child({ role: "orchestrator" }),
       });
       orchestratorUrl = await listen(orchestrator.server, options.orchestratorSocket, "ws");
@@ -157,6 +191,7 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
       log.info("cortex.portal_listening", { url: portalUrl, pages: portal.pages !== null });
     }
   } catch (error) {
+    queue.close();
     await orchestrator?.close();
     await Promise.all(servers.map(closeServer));
     await closePortal?.();
@@ -168,8 +203,11 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
     gatewayUrl,
     portalUrl,
     registry,
+    metrics,
     async close() {
-      // Close the gateway first so no new job starts, then the neurons, then flush what the ledger holds.
+      // Close the gateway first so no new job starts (jobs still waiting for a neuron are answered 503),
+      // then the neurons, then flush what the ledger holds.
+      queue.close();
       await Promise.all(servers.map(closeServer));
       await orchestrator?.close();
       await backend.pendingSettlements();

@@ -7,6 +7,7 @@ import {
   createNeuronStore,
   type Database,
   Ledger,
+  ledgerTotals,
   recoverUnsettledJobs,
 } from "@helexa/db";
 import type { Logger } from "@helexa/log";
@@ -110,6 +111,8 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
       const report = await recoverUnsettledJobs({ db, ledger });
       return { jobs: report.failedJobs, holds: report.releasedHolds };
     },
+
+    ledgerTotals: () => ledgerTotals({ db }),
 
     async flush() {
       await ledger.close();

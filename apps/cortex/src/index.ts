@@ -17,6 +17,19 @@ export {
 export type { Caller, GatewayStore, Settlement } from "./gateway/gateway-backend.js";
 export { costOf, type ModelPrice, worstCaseCost } from "./gateway/pricing.js";
 export { ensureLocalFabric, type LocalCredentials, type LocalFabricOptions } from "./local-fabric.js";
+export type { FabricMetricsSources } from "./metrics/fabric-metrics.js";
+export {
+  createGatewayMetrics,
+  type GatewayMetrics,
+  type GatewayMetricsOptions,
+  type GatewayRequestStatus,
+  type GatewayRoute,
+} from "./metrics/gateway-metrics.js";
+export {
+  createMetricsRegistry,
+  type MetricsRegistry,
+  prometheusContentType,
+} from "./metrics/metrics-registry.js";
 export { NeuronRegistry } from "./orchestrator/neuron-registry.js";
 export type { NeuronSession } from "./orchestrator/neuron-session.js";
 export { closeCodes, type NeuronIdentity } from "./orchestrator/orchestrator-server.js";

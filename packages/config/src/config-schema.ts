@@ -142,6 +142,10 @@ export const configSchema = z.object({
     orchestratorSocket: socketValue().optional(),
     gatewaySocket: socketValue().optional(),
     portalSocket: socketValue().optional(),
+    /** Jobs that may wait for a free neuron at once; one more is answered 429 with Retry-After. */
+    queueLimit: positiveInteger(),
+    /** How long a job waits for a free neuron before it is answered 429. */
+    queueTimeoutSeconds: positiveInteger(),
     /** The address users and neurons reach cortex at, when it differs from the sockets (a proxy, a domain). */
     publicUrl: urlValue(["http:", "https:"], "https://helexa.example.com").optional(),
   }),

@@ -36,6 +36,8 @@ export function defaultConfigValues(options: DefaultConfigOptions): Record<strin
     "neuron.gpu": "auto",
     "ledger.operatorShare": 0.7,
     "ledger.initialCredits": 10_000_000,
+    "cortex.queueLimit": 512,
+    "cortex.queueTimeoutSeconds": 30,
     "portal.mailFrom": "helexa <no-reply@helexa.localhost>",
     "log.level": "info",
     "log.json": false,

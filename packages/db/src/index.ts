@@ -44,6 +44,7 @@ export {
   type UsageRecord,
 } from "./job-store.js";
 export { defaultOperatorShare, Ledger, type LedgerOptions } from "./ledger.js";
+export { ledgerTotals } from "./ledger-totals.js";
 export type {
   Balance,
   GrantCreditsInput,

@@ -94,6 +94,7 @@ export async function startCortexFromConfig(
       ...(gatewaySocket ? { gatewaySocket } : {}),
       ...(portalSocket ? { portalSocket } : {}),
       store,
+      queue: { limit: config.cortex.queueLimit, timeoutSeconds: config.cortex.queueTimeoutSeconds },
       iceServers: config.ice.servers,
       ...(config.ice.bindAddress ? { iceBindAddress: config.ice.bindAddress } : {}),
       ...(config.ice.portRangeBegin !== undefined && config.ice.portRangeEnd !== undefined

@@ -7,6 +7,8 @@ import type { Logger } from "@helexa/log";
 import type { Generation, OpenAIBackend } from "@helexa/openai-http";
 import { HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
 import type { StreamPart } from "@helexa/runtime";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import type { JobQueue, Lease } from "../orchestrator/job-queue.js";
 import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
 import { KeyRateLimiter } from "./key-rate-limiter.js";
 import { costOf, type ModelPrice, worstCaseCost } from "./pricing.js";
@@ -24,7 +26,8 @@ export interface Settlement {
   accountId: string;
   apiKeyId: string | null;
   model: string;
-  neuronId: string;
+  /** Null for a job that never reached a neuron (refused while it waited). */
+  neuronId: string | null;
   operatorAccountId: string | null;
   usage: Usage;
   cost: number;
@@ -43,6 +46,10 @@ export interface GatewayStore {
 
 export interface GatewayBackendOptions {
   registry: NeuronRegistry;
+  /** Where jobs wait for a free neuron; without one, jobs are placed on the least loaded neuron at once. */
+  queue?: JobQueue;
+  /** Counts and timings for `GET /metrics`. */
+  metrics?: GatewayMetrics;
   store: GatewayStore | null;
   log: Logger;
   /** Seconds a model's price is reused before it is read again. */
@@ -55,7 +62,7 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
   /** The catalog's price of a model, as this gateway charges it (cached a few seconds). */
   modelPrice(modelId: string): Promise<ModelPrice | null>;
 } {
-  const { registry, log } = options;
+  const { registry, log, metrics } = options;
   const prices = new Map<string, { price: ModelPrice | null; until: number }>();
   const pending = new Set<Promise<void>>();
   const rateLimiter = new KeyRateLimiter();
@@ -63,6 +70,14 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
     if (!options.store) throw new HelexaError("no_capacity", "this gateway has no database attached");
     return options.store;
   };
+
+  /** A slot through the queue when there is one; otherwise the least loaded neuron, whatever its load. */
+  async function placeJob(job: { accountId: string; modelId: string; signal: AbortSignal }): Promise<Lease> {
+    if (options.queue) return options.queue.acquire(job);
+    const session = registry.pick(job.modelId);
+    if (!session) throw new HelexaError("no_capacity", `no neuron is serving ${job.modelId} right now`);
+    return { session, waitedMs: 0, release: () => {} };
+  }
 
   async function priceOf(modelId: string): Promise<ModelPrice | null> {
     const cached = prices.get(modelId);
@@ -109,6 +124,7 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
     },
 
     async generate({ caller, request, signal, requestId }): Promise<Generation> {
+      const arrivedAt = performance.now();
       const served = registry.models().find((model) => model.id === request.model);
       const price = await priceOf(request.model);
       if (!served) {
@@ -118,43 +134,103 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
         });
       }
       if (!price) throw new HelexaError("no_capacity", `${request.model} has no price in the catalog yet`);
-      const neuron = registry.pick(request.model);
-      if (!neuron) throw new HelexaError("no_capacity", `no neuron is serving ${request.model} right now`);
+      // Counted from here: the model is one the catalog knows, so its label cannot be made up by a client.
+      const model = request.model;
+      metrics?.requestStarted({
+        model,
+        route: requestId?.startsWith("portal-")
+          ? "portal"
+          : request.input.kind === "chat"
+            ? "chat"
+            : "completions",
+      });
 
       const jobId = randomUUID();
       const contextLength = Math.min(served.contextLength, price.contextLength);
       const holdAmount = worstCaseCost({ price, contextLength, maxTokens: request.sampling.maxTokens });
-      // The hold is written while the neuron reads the prompt; no token reaches the client before it stands.
+      // The hold is written while the job waits for a slot and the neuron reads the prompt; no token
+      // reaches the client before it stands.
       const hold = store().placeHold({ jobId, caller, model: request.model, amount: holdAmount });
       hold.catch(() => {});
       const jobAbort = new AbortController();
       const onClientGone = () => jobAbort.abort(signal.reason);
       signal.addEventListener("abort", onClientGone, { once: true });
-      const base = {
+      // A refused hold ends the wait at once, and is the answer.
+      hold.catch((error: unknown) => jobAbort.abort(error));
+      const unplaced = {
         jobId,
         accountId: caller.accountId,
         apiKeyId: caller.apiKeyId,
         model: request.model,
-        neuronId: neuron.neuronId,
-        operatorAccountId: neuron.operatorAccountId,
       };
+      const releaseHold = () => {
+        const usage = { promptTokens: 0, completionTokens: 0 };
+        hold.then(
+          () =>
+            settle({
+              ...unplaced,
+              neuronId: null,
+              operatorAccountId: null,
+              usage,
+              cost: 0,
+              status: "failed",
+            }),
+          () => {},
+        );
+      };
+
+      let lease: Lease;
+      try {
+        lease = await placeJob({
+          accountId: caller.accountId,
+          modelId: request.model,
+          signal: jobAbort.signal,
+        });
+      } catch (error) {
+        // The job never ran: once its hold stands, release it by settling at nothing.
+        signal.removeEventListener("abort", onClientGone);
+        releaseHold();
+        const reason =
+          jobAbort.signal.aborted && HelexaError.is(jobAbort.signal.reason) ? jobAbort.signal.reason : error;
+        metrics?.requestFinished({
+          model,
+          status: "rejected",
+          ...(HelexaError.is(reason) ? { code: reason.code } : {}),
+        });
+        throw reason;
+      }
+      metrics?.queueWait({ model, seconds: lease.waitedMs / 1000 });
+      const neuron = lease.session;
+      const base = { ...unplaced, neuronId: neuron.neuronId, operatorAccountId: neuron.operatorAccountId };
       let parts: AsyncIterable<StreamPart>;
       try {
         parts = neuron.startJob({ jobId, request, signal: jobAbort.signal });
       } catch (error) {
-        // The job never ran: once its hold stands, release it by settling at nothing.
         signal.removeEventListener("abort", onClientGone);
-        const usage = { promptTokens: 0, completionTokens: 0 };
-        hold.then(
-          () => settle({ ...base, usage, cost: 0, status: "failed" }),
-          () => {},
-        );
+        lease.release();
+        releaseHold();
+        metrics?.requestFinished({
+          model,
+          status: "failed",
+          ...(HelexaError.is(error) ? { code: error.code } : {}),
+        });
         throw error;
       }
       log.debug("job.placed", { requestId, jobId, neuronId: neuron.neuronId, model: request.model });
       return {
         headers: { "x-helexa-neuron": neuron.neuronId, "x-helexa-job": jobId },
-        parts: metered({ parts, hold, jobAbort, signal, onClientGone, price, base, settle }),
+        parts: metered({
+          parts,
+          hold,
+          jobAbort,
+          signal,
+          onClientGone,
+          price,
+          base,
+          settle,
+          lease,
+          timing: { metrics: metrics ?? null, model, arrivedAt },
+        }),
       };
     },
 
@@ -175,16 +251,22 @@ async function* metered(job: {
   price: ModelPrice;
   base: Omit<Settlement, "usage" | "cost" | "status">;
   settle: (settlement: Settlement) => void;
+  lease: Lease;
+  timing: { metrics: GatewayMetrics | null; model: string; arrivedAt: number };
 }): AsyncIterable<StreamPart> {
+  const { metrics, model } = job.timing;
+  let lastTokenAt: number | null = null;
   let delivered: Usage = { promptTokens: 0, completionTokens: 0 };
   let holdPlaced = false;
   let settled = false;
-  const settle = (status: Settlement["status"]) => {
+  const settle = (status: Settlement["status"], code?: string) => {
     if (settled || !holdPlaced) return;
     settled = true;
     // A failed job is charged only for the completion tokens the client got, never for its prompt.
     const billable = status === "failed" ? { ...delivered, promptTokens: 0 } : delivered;
     job.settle({ ...job.base, usage: delivered, cost: costOf(billable, job.price), status });
+    metrics?.requestFinished({ model, status, ...(code ? { code } : {}) });
+    metrics?.tokens({ model, prompt: delivered.promptTokens, completion: delivered.completionTokens });
   };
   try {
     try {
@@ -192,11 +274,21 @@ async function* metered(job: {
       holdPlaced = true;
     } catch (error) {
       job.jobAbort.abort(error);
+      metrics?.requestFinished({
+        model,
+        status: "rejected",
+        ...(HelexaError.is(error) ? { code: error.code } : {}),
+      });
       throw error;
     }
     for await (const part of job.parts) {
       if (part.type === "text-delta") {
         if (part.usage) delivered = part.usage;
+        const now = performance.now();
+        if (lastTokenAt === null)
+          metrics?.firstToken({ model, seconds: (now - job.timing.arrivedAt) / 1000 });
+        else metrics?.interToken({ model, seconds: (now - lastTokenAt) / 1000 });
+        lastTokenAt = now;
         yield part;
       } else if (part.type === "finish") {
         delivered = part.usage;
@@ -204,12 +296,13 @@ async function* metered(job: {
         yield part;
         return;
       } else {
-        settle(part.error.code === "job_cancelled" ? "cancelled" : "failed");
+        settle(part.error.code === "job_cancelled" ? "cancelled" : "failed", part.error.code);
         yield part;
         return;
       }
     }
   } finally {
+    job.lease.release();
     job.signal.removeEventListener("abort", job.onClientGone);
     job.jobAbort.abort(new HelexaError("job_cancelled", "the gateway stopped reading the job"));
     // The reader left before the end (client gone): bill what reached this cortex.

@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSION,
 } from "@helexa/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
+import { prometheusContentType } from "../metrics/metrics-registry.js";
 import type { NeuronRegistry } from "./neuron-registry.js";
 import { NeuronSession } from "./neuron-session.js";
 
@@ -33,6 +34,8 @@ export interface OrchestratorServerOptions {
   icePortRange?: { begin: number; end: number };
   heartbeatIntervalMs?: number;
   helloTimeoutMs?: number;
+  /** Served at `GET /metrics` in Prometheus text format; without it that path is 404. */
+  metrics?: { render(): Promise<string> };
   log: Logger;
 }
 
@@ -89,6 +92,16 @@ export class OrchestratorServer {
         neurons,
       });
       response.writeHead(200, { "content-type": "application/json" }).end(body);
+      return;
+    }
+    if (request.method === "GET" && path === "/metrics" && this.#options.metrics) {
+      this.#options.metrics.render().then(
+        (body) => response.writeHead(200, { "content-type": prometheusContentType }).end(body),
+        (error: unknown) => {
+          this.#options.log.error("metrics.render_failed", { error: String(error) });
+          response.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("metrics failed\n");
+        },
+      );
       return;
     }
     response.writeHead(404, { "content-type": "application/json" });

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// Places jobs on neurons with a free slot, and queues the rest: bounded, fair between accounts, with a timeout.
+
+import { HelexaError } from "@helexa/protocol";
+import type { NeuronRegistry } from "./neuron-registry.js";
+import type { NeuronSession } from "./neuron-session.js";
+
+/** A slot on a neuron, held from placement until the job ends; `release` gives it to the next job. */
+export interface Lease {
+  session: NeuronSession;
+  /** How long the job waited for the slot. */
+  waitedMs: number;
+  release(): void;
+}
+
+export interface JobQueueOptions {
+  registry: NeuronRegistry;
+  /** Jobs that may wait at once, across accounts; one more is answered 429. */
+  maxWaiting: number;
+  /** How long a job waits for a slot before it is answered 429. */
+  timeoutMs: number;
+  /** How often waiting jobs look again, for changes no event announces (a data channel opening). */
+  recheckMs?: number;
+}
+
+interface Waiter {
+  accountId: string;
+  modelId: string;
+  enqueuedAt: number;
+  grant(session: NeuronSession): void;
+  fail(error: HelexaError): void;
+}
+
+/**
+ * One heavy account cannot starve the others: each account waits in its own line, and a freed slot
+ * goes to the accounts in turn (round robin), not to whoever queued most. Within an account, jobs
+ * for one model keep their order.
+ */
+export class JobQueue {
+  readonly #options: JobQueueOptions;
+  readonly #inFlight = new Map<NeuronSession, number>();
+  /** Each account's own line of waiting jobs. */
+  readonly #lines = new Map<string, Waiter[]>();
+  /** When each account was last given a slot (a grant counter); the least recently served goes first. */
+  readonly #servedAt = new Map<string, number>();
+  #grants = 0;
+  #waiting = 0;
+  #recheck: NodeJS.Timeout | null = null;
+  readonly #unsubscribe: () => void;
+
+  constructor(options: JobQueueOptions) {
+    this.#options = options;
+    this.#unsubscribe = options.registry.onChange(() => this.drain());
+  }
+
+  /** Jobs waiting for a slot now. */
+  get depth(): number {
+    return this.#waiting;
+  }
+
+  /** Jobs placed and not yet ended, on all neurons. */
+  get running(): number {
+    let total = 0;
+    for (const count of this.#inFlight.values()) total += count;
+    return total;
+  }
+
+  /**
+   * A slot for a job of this account and model: at once when one is free and nobody waits for the
+   * model, otherwise after waiting its turn. Rejects with rate_limited (HTTP 429 with Retry-After)
+   * when the queue is full or the wait times out, and with the signal's reason when it aborts.
+   */
+  acquire(options: { accountId: string; modelId: string; signal?: AbortSignal }): Promise<Lease> {
+    const { accountId, modelId, signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (!this.#someoneWaitsFor(modelId)) {
+      const session = this.#freeNeuron(modelId);
+      if (session) return Promise.resolve(this.#lease(session, accountId, 0));
+    }
+    if (this.#waiting >= this.#options.maxWaiting) {
+      return Promise.reject(
+        new HelexaError(
+          "rate_limited",
+          `Every neuron serving ${modelId} is busy and ${this.#waiting} requests are waiting already. Try again shortly.`,
+          { retryAfterSeconds: retryAfter(this.#options.timeoutMs) },
+        ),
+      );
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const enqueuedAt = performance.now();
+      let settled = false;
+      const finish = () => {
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#remove(waiter);
+      };
+      const waiter: Waiter = {
+        accountId,
+        modelId,
+        enqueuedAt,
+        grant: (session) => {
+          if (settled) return;
+          finish();
+          resolve(this.#lease(session, accountId, performance.now() - enqueuedAt));
+        },
+        fail: (error) => {
+          if (settled) return;
+          finish();
+          reject(error);
+        },
+      };
+      const onAbort = () => waiter.fail(abortReason(signal));
+      const timer = setTimeout(
+        () =>
+          waiter.fail(
+            new HelexaError(
+              "rate_limited",
+              `No neuron serving ${modelId} had a free slot within ${Math.round(this.#options.timeoutMs / 1000)} s. Try again shortly.`,
+              { retryAfterSeconds: retryAfter(this.#options.timeoutMs) },
+            ),
+          ),
+        this.#options.timeoutMs,
+      );
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const line = this.#lines.get(accountId);
+      if (line) line.push(waiter);
+      else this.#lines.set(accountId, [waiter]);
+      this.#waiting++;
+      this.#scheduleRecheck();
+    });
+  }
+
+  /** Gives free slots to waiting jobs: each to the account served least recently that can use one. */
+  drain(): void {
+    while (this.#waiting > 0) {
+      let chosen: { waiter: Waiter; session: NeuronSession; servedAt: number } | null = null;
+      for (const [accountId, line] of this.#lines) {
+        const servedAt = this.#servedAt.get(accountId) ?? -1;
+        if (chosen && servedAt >= chosen.servedAt) continue;
+        for (const waiter of line) {
+          const session = this.#freeNeuron(waiter.modelId);
+          if (!session) continue;
+          chosen = { waiter, session, servedAt };
+          break;
+        }
+      }
+      if (!chosen) return;
+      chosen.waiter.grant(chosen.session);
+    }
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    if (this.#recheck) clearInterval(this.#recheck);
+    for (const line of [...this.#lines.values()]) {
+      for (const waiter of [...line]) waiter.fail(new HelexaError("no_capacity", "cortex is shutting down"));
+    }
+  }
+
+  #lease(session: NeuronSession, accountId: string, waitedMs: number): Lease {
+    this.#inFlight.set(session, (this.#inFlight.get(session) ?? 0) + 1);
+    // Re-inserted so the Map's order is least recently served first, and the oldest can be forgotten.
+    this.#servedAt.delete(accountId);
+    this.#servedAt.set(accountId, ++this.#grants);
+    if (this.#servedAt.size > maxRememberedAccounts) {
+      const oldest = this.#servedAt.keys().next().value;
+      if (oldest !== undefined) this.#servedAt.delete(oldest);
+    }
+    let released = false;
+    return {
+      session,
+      waitedMs,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.#inFlight.get(session) ?? 1) - 1;
+        if (left > 0) this.#inFlight.set(session, left);
+        else this.#inFlight.delete(session);
+        this.drain();
+      },
+    };
+  }
+
+  /** The ready neuron with the model and the most free room, counting jobs placed but not yet ended. */
+  #freeNeuron(modelId: string): NeuronSession | null {
+    let best: NeuronSession | null = null;
+    let bestLoad = 1;
+    for (const session of this.#options.registry.list()) {
+      if (!session.ready || !session.models.some((model) => model.id === modelId)) continue;
+      const load = (this.#inFlight.get(session) ?? 0) / session.slots;
+      if (load < bestLoad) {
+        best = session;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  #someoneWaitsFor(modelId: string): boolean {
+    if (this.#waiting === 0) return false;
+    for (const line of this.#lines.values())
+      if (line.some((waiter) => waiter.modelId === modelId)) return true;
+    return false;
+  }
+
+  #remove(waiter: Waiter): void {
+    const line = this.#lines.get(waiter.accountId);
+    if (!line) return;
+    const index = line.indexOf(waiter);
+    if (index < 0) return;
+    line.splice(index, 1);
+    this.#waiting--;
+    if (line.length === 0) this.#lines.delete(waiter.accountId);
+  }
+
+  #scheduleRecheck(): void {
+    if (this.#recheck || !this.#options.recheckMs) return;
+    this.#recheck = setInterval(() => {
+      if (this.#waiting === 0) {
+        if (this.#recheck) clearInterval(this.#recheck);
+        this.#recheck = null;
+        return;
+      }
+      this.drain();
+    }, this.#options.recheckMs);
+    this.#recheck.unref();
+  }
+}
+
+/** Accounts whose last service is remembered for fairness; one forgotten is treated as never served. */
+const maxRememberedAccounts = 100_000;
+
+function abortReason(signal: AbortSignal | undefined): HelexaError {
+  const reason: unknown = signal?.reason;
+  return HelexaError.is(reason)
+    ? reason
+    : new HelexaError("job_cancelled", "the request was cancelled while it waited");
+}
+
+/** A client told to come back after a tenth of the queue's timeout, at least a second. */
+function retryAfter(timeoutMs: number): number {
+  return Math.max(1, Math.ceil(timeoutMs / 10_000));
+}
