@@ -186,6 +186,14 @@ export const flagSpecs: readonly FlagSpec[] = [
     commands: ["neuron", "up"],
   },
   {
+    name: "drain-timeout",
+    configKey: "neuron.drainTimeoutSeconds",
+    kind: "string",
+    value: "SECONDS",
+    help: "on SIGTERM, how long running jobs may take to finish before the neuron exits (default 60)",
+    commands: ["neuron", "up"],
+  },
+  {
     name: "upstream-url",
     configKey: "neuron.upstreamUrl",
     kind: "string",
@@ -199,6 +207,14 @@ export const flagSpecs: readonly FlagSpec[] = [
     kind: "string",
     value: "KEY",
     help: "bearer key for the upstream engine",
+    commands: ["neuron"],
+  },
+  {
+    name: "synthetic-load-test-runtime",
+    configKey: "neuron.syntheticLoadTestTokensPerSecond",
+    kind: "string",
+    value: "TOKENS_PER_SECOND",
+    help: "for load tests only: no model, serve synthetic-load-test at this rate per stream",
     commands: ["neuron"],
   },
   {

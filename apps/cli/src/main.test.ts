@@ -66,6 +66,19 @@ test("a neuron without a model or upstream is told so", () => {
   assert.match(result.stderr, /needs --model PATH\|URL or --upstream-url URL/);
 });
 
+test("the synthetic load-test runtime takes a positive rate and no model", () => {
+  const withModel = helexa(["neuron", "--synthetic-load-test-runtime", "20", "--model", "x.gguf"]);
+  assert.equal(withModel.code, 2);
+  assert.match(withModel.stderr, /--synthetic-load-test-runtime serves no model/);
+  const badRate = helexa(["neuron", "--synthetic-load-test-runtime", "fast"]);
+  assert.equal(badRate.code, 2);
+  assert.match(badRate.stderr, /syntheticLoadTestTokensPerSecond|synthetic-load-test-runtime/);
+  assert.match(
+    helexa(["neuron", "--help"]).stdout,
+    /--synthetic-load-test-runtime TOKENS_PER_SECOND +for load tests only/,
+  );
+});
+
 test("model generate writes a GGUF the header check accepts", async () => {
   const out = join(home, "generated.gguf");
   const result = helexa(["model", "generate", "--out", out, "--seed", "3"]);

@@ -30,8 +30,11 @@ export {
   type MetricsRegistry,
   prometheusContentType,
 } from "./metrics/metrics-registry.js";
-export { NeuronRegistry } from "./orchestrator/neuron-registry.js";
+export { JobQueue, type JobQueueOptions, type Lease } from "./orchestrator/job-queue.js";
+export { NeuronRegistry, type RegistryEvent } from "./orchestrator/neuron-registry.js";
 export type { NeuronSession } from "./orchestrator/neuron-session.js";
 export { closeCodes, type NeuronIdentity } from "./orchestrator/orchestrator-server.js";
+export { Placement, type PlacementOptions, placementScore } from "./orchestrator/placement.js";
+export { type JobRecord, NeuronStats } from "./orchestrator/placement-stats.js";
 export type { NextRequestHandler } from "./portal/portal-server.js";
 export type { PortalSettings } from "./portal/portal-services.js";

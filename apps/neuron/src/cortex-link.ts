@@ -47,6 +47,7 @@ export class CortexLink {
   #retry: NodeJS.Timeout | null = null;
   #attempt = 0;
   #stopped = false;
+  #draining = false;
   #firstConnection: { resolve: () => void; reject: (error: Error) => void } | null = null;
 
   constructor(options: CortexLinkOptions) {
@@ -62,9 +63,20 @@ export class CortexLink {
     return ready;
   }
 
-  /** Sends fresh capabilities, as after a model is loaded. */
+  /** Sends fresh capabilities, as after a model is loaded; a draining neuron says so again after them. */
   announce(): void {
     this.#sendSession({ type: "capabilities", ...this.#options.capabilities() });
+    if (this.#draining) this.#sendSession({ type: "draining" });
+  }
+
+  /** Tells cortex to place no new jobs here, now and after any reconnection; running jobs go on. */
+  drain(): void {
+    this.#draining = true;
+    this.#sendSession({ type: "draining" });
+  }
+
+  get draining(): boolean {
+    return this.#draining;
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // Runs the jobs cortex sends on the data channel against the local runtime and streams the parts back.
 
+import type { Logger } from "@helexa/log";
 import {
   type CortexChannelMessage,
   cortexChannelMessageSchema,
@@ -21,11 +22,15 @@ export interface JobRunnerOptions {
     tokens: number;
   }) => void;
   onProtocolError?: (error: HelexaError) => void;
+  /** Gets `job.started` and `job.finished`, each with the job id and the gateway's request id. */
+  log?: Logger;
 }
 
 export class JobRunner {
   readonly #options: JobRunnerOptions;
   readonly #jobs = new Map<string, AbortController>();
+  #draining = false;
+  #idle: Array<() => void> = [];
 
   constructor(options: JobRunnerOptions) {
     this.#options = options;
@@ -33,6 +38,17 @@ export class JobRunner {
 
   get activeJobs(): number {
     return this.#jobs.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Takes no new jobs from now on; resolves once the running ones have ended. */
+  drain(): Promise<void> {
+    this.#draining = true;
+    if (this.#jobs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   handle(raw: string): void {
@@ -48,11 +64,32 @@ export class JobRunner {
       return;
     }
     if (this.#jobs.has(message.jobId)) return;
+    const { jobId, requestId } = message;
+    if (this.#draining) {
+      // cortex placed it before it heard that this neuron drains: refuse it, so it is not left waiting.
+      this.#options.log?.warn("job.refused", { jobId, requestId, reason: "draining" });
+      const error = new HelexaError("no_capacity", "the neuron is shutting down and takes no new jobs");
+      const refusal = encodeMessage({ type: "job.error", jobId, error: error.toWire() });
+      void Promise.resolve()
+        .then(() => this.#options.send(refusal))
+        .catch(() => {});
+      return;
+    }
     const abort = new AbortController();
-    this.#jobs.set(message.jobId, abort);
-    void this.#run(message.jobId, message.request, abort.signal).finally(() =>
-      this.#jobs.delete(message.jobId),
-    );
+    this.#jobs.set(jobId, abort);
+    const startedAt = performance.now();
+    this.#options.log?.info("job.started", { jobId, requestId, model: message.request.model });
+    void this.#run(jobId, message.request, abort.signal).then((outcome) => {
+      this.#jobs.delete(jobId);
+      this.#options.log?.info("job.finished", {
+        jobId,
+        requestId,
+        ...outcome,
+        durationMs: Math.round(performance.now() - startedAt),
+      });
+      this.#options.onJobDone?.({ jobId, ...outcome });
+      if (this.#jobs.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    });
   }
 
   /** Cancels every running job, as when the link to cortex is lost. */
@@ -64,7 +101,7 @@ export class JobRunner {
     jobId: string,
     request: Extract<CortexChannelMessage, { type: "job.start" }>["request"],
     signal: AbortSignal,
-  ) {
+  ): Promise<{ status: "completed" | "failed" | "cancelled"; tokens: number }> {
     const send = (message: NeuronChannelMessage) => this.#options.send(encodeMessage(message));
     let tokens = 0;
     try {
@@ -79,23 +116,17 @@ export class JobRunner {
         } else if (part.type === "finish") {
           tokens = part.usage.completionTokens;
           await send({ type: "job.end", jobId, finishReason: part.finishReason, usage: part.usage });
-          this.#options.onJobDone?.({
-            jobId,
-            status: part.finishReason === "cancelled" ? "cancelled" : "completed",
-            tokens,
-          });
-          return;
+          return { status: part.finishReason === "cancelled" ? "cancelled" : "completed", tokens };
         } else {
           await send({ type: "job.error", jobId, error: part.error.toWire() });
-          this.#options.onJobDone?.({ jobId, status: "failed", tokens });
-          return;
+          return { status: "failed", tokens };
         }
       }
       throw new HelexaError("internal", "the runtime's stream ended without finishing");
     } catch (error) {
       const helexa = HelexaError.is(error) ? error : new HelexaError("internal", (error as Error).message);
       await Promise.resolve(send({ type: "job.error", jobId, error: helexa.toWire() })).catch(() => {});
-      this.#options.onJobDone?.({ jobId, status: "failed", tokens });
+      return { status: "failed", tokens };
     }
   }
 }

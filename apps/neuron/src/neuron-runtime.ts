@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
-// Makes the neuron's runtime from what its operator named: a model file or URL, or an upstream engine.
+// Makes the neuron's runtime from what its operator named: a model file or URL, an upstream engine, or (load tests) none.
 
 import { basename } from "node:path";
 import { type DownloadProgress, defaultModel, resolveModelSource } from "@helexa/models";
 import { HelexaError } from "@helexa/protocol";
 import type { ProgressEvent } from "@helexa/runtime";
-import { createOpenAIUpstreamRuntime, type LanguageModelRuntime } from "@helexa/runtime";
+import {
+  createOpenAIUpstreamRuntime,
+  createSyntheticLoadTestRuntime,
+  type LanguageModelRuntime,
+} from "@helexa/runtime";
 
 export interface NeuronRuntimeOptions {
   /** A GGUF path, an http(s) URL, or the default model's id. */
@@ -15,6 +19,8 @@ export interface NeuronRuntimeOptions {
   modelsDir: string;
   /** An OpenAI-compatible engine to front instead of a local model. */
   upstream?: { url: string; apiKey?: string };
+  /** For load tests only: no model, the synthetic runtime at this many tokens/s per stream. */
+  syntheticLoadTestTokensPerSecond?: number;
   threads?: number;
   gpu?: "auto" | "cuda" | "vulkan" | "metal" | "off";
   slots?: number;
@@ -26,6 +32,19 @@ export interface NeuronRuntimeOptions {
 }
 
 export async function createNeuronRuntime(options: NeuronRuntimeOptions): Promise<LanguageModelRuntime> {
+  if (options.syntheticLoadTestTokensPerSecond !== undefined) {
+    if (options.model || options.upstream) {
+      throw new HelexaError(
+        "invalid_request",
+        "the synthetic load-test runtime serves no model: leave out --model and --upstream-url",
+      );
+    }
+    return createSyntheticLoadTestRuntime({
+      tokensPerSecond: options.syntheticLoadTestTokensPerSecond,
+      ...(options.slots ? { slots: options.slots } : {}),
+      ...(options.contextLength ? { contextLength: options.contextLength } : {}),
+    });
+  }
   if (options.upstream) {
     return createOpenAIUpstreamRuntime({
       baseUrl: options.upstream.url,

@@ -39,6 +39,11 @@ export interface Neuron {
   readonly apiUrl: string | null;
   readonly link: CortexLink | null;
   status(): Record<string, unknown>;
+  /**
+   * Tells cortex to place nothing more here and waits for the running jobs to end, for at most
+   * `timeoutMs`; resolves true when they all ended, false when time ran out. `stop` follows it.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
       counters.tokensServed += outcome.tokens;
     },
     onProtocolError: (error) => log.warn("cortex.protocol_violation", { message: error.message }),
+    log,
   });
 
   const link = options.cortex
@@ -103,6 +109,7 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
     runtime: { kind: runtime.kind, engine: runtime.engine, slots: runtime.slots },
     models: runtime.models(),
     activeJobs: runner.activeJobs,
+    draining: runner.draining,
     ...counters,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   });
@@ -138,6 +145,25 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
     apiUrl,
     link,
     status,
+    async drain(timeoutMs) {
+      link?.drain();
+      log.info("neuron.draining", { activeJobs: runner.activeJobs, timeoutMs });
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        runner.drain().then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      // The last job's end is queued on the data channel: let it leave before the channel closes.
+      const deadline = Date.now() + 1000;
+      while (channel && channel.bufferedAmount > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      log.info("neuron.drained", { drained, activeJobs: runner.activeJobs });
+      return drained;
+    },
     async stop() {
       runner.abortAll("the neuron is shutting down");
       await link?.stop();

@@ -194,6 +194,17 @@ export const configSchema = z.object({
     /** An OpenAI-compatible server (llama-server, vLLM, Ollama) to serve from instead of a local model. */
     upstreamUrl: urlValue(["http:", "https:"], "http://127.0.0.1:11434/v1").optional(),
     upstreamApiKey: nonEmptyString().optional(),
+    /** For load tests only: serve no model but the synthetic runtime, at this many tokens/s per stream. */
+    syntheticLoadTestTokensPerSecond: z
+      .preprocess(
+        numberFromString,
+        z
+          .number({ error: "must be a positive number of tokens per second" })
+          .positive({ error: "must be a positive number of tokens per second" }),
+      )
+      .optional(),
+    /** On SIGTERM the neuron finishes its running jobs for at most this long, then cancels the rest and exits. */
+    drainTimeoutSeconds: positiveInteger(),
   }),
   ledger: z.object({
     /** The part of what a customer pays that goes to the neuron's operator. */

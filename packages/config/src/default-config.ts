@@ -34,6 +34,7 @@ export function defaultConfigValues(options: DefaultConfigOptions): Record<strin
     "neuron.threads": availableParallelism(),
     "neuron.slots": 1,
     "neuron.gpu": "auto",
+    "neuron.drainTimeoutSeconds": 60,
     "ledger.operatorShare": 0.7,
     "ledger.initialCredits": 10_000_000,
     "cortex.queueLimit": 512,

@@ -57,11 +57,17 @@ describe("loadConfig defaults", () => {
     assert.equal(config.neuron.gpu, "auto");
     assert.equal(config.neuron.controlSocket, "0.0.0.0:9050");
     assert.equal(config.neuron.apiSocket, "127.0.0.1:8060");
+    assert.equal(config.neuron.drainTimeoutSeconds, 60);
+    assert.equal(
+      load({ environment: { HELEXA_NEURON_DRAIN_TIMEOUT_SECONDS: "5" } }).config.neuron.drainTimeoutSeconds,
+      5,
+    );
     assert.equal(config.ledger.operatorShare, 0.7);
     assert.equal(config.ledger.initialCredits, 10_000_000);
     assert.equal(config.log.level, "info");
     assert.deepEqual(config.ice.servers, []);
-    assert.deepEqual(config.cortex, {});
+    // Only the queue's bounds, no socket: no cortex role is on.
+    assert.deepEqual(config.cortex, { queueLimit: 512, queueTimeoutSeconds: 30 });
     assert.equal(config.database.url, undefined);
     assert.deepEqual(warnings, []);
   });
@@ -69,6 +75,8 @@ describe("loadConfig defaults", () => {
   it("adds the cortex sockets of `helexa up` when asked", () => {
     const { config } = load({ includeUpDefaults: true });
     assert.deepEqual(config.cortex, {
+      queueLimit: 512,
+      queueTimeoutSeconds: 30,
       orchestratorSocket: "127.0.0.1:8040",
       gatewaySocket: "127.0.0.1:8080",
       portalSocket: "127.0.0.1:8091",

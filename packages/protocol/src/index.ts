@@ -98,6 +98,8 @@ export {
   type CortexSessionMessage,
   capabilitiesSchema,
   cortexSessionMessageSchema,
+  type Draining,
+  drainingSchema,
   type Heartbeat,
   type Hello,
   heartbeatSchema,

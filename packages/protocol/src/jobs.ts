@@ -11,6 +11,8 @@ export const jobStartSchema = z.object({
   type: z.literal("job.start"),
   jobId,
   request: generationRequestSchema,
+  /** The gateway's request id (`x-request-id`), so the neuron's log lines can be joined to the gateway's. */
+  requestId: z.string().min(1).max(200).optional(),
 });
 export const jobCancelSchema = z.object({ type: z.literal("job.cancel"), jobId });
 /** A piece of text; `usage` counts every token so far, so a job cut short is still billed exactly. */

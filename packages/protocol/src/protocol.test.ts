@@ -12,7 +12,7 @@ import {
   completionRequestSchema,
   completionRequestToGeneration,
 } from "./openai.js";
-import { helloSchema } from "./session.js";
+import { helloSchema, neuronSessionMessageSchema } from "./session.js";
 
 test("messages round-trip through encode and decode", () => {
   const start = {
@@ -28,6 +28,18 @@ test("messages round-trip through encode and decode", () => {
     usage: { promptTokens: 3, completionTokens: 1 },
   };
   assert.deepEqual(decodeMessage(neuronChannelMessageSchema, encodeMessage(delta)), delta);
+});
+
+test("job.start carries the gateway's request id when it has one; a neuron may say it is draining", () => {
+  const start = {
+    type: "job.start" as const,
+    jobId: "j1",
+    requestId: "req-1",
+    request: { model: "m", input: { kind: "text" as const, prompt: "hi" }, sampling: { maxTokens: 4 } },
+  };
+  assert.deepEqual(decodeMessage(cortexChannelMessageSchema, encodeMessage(start)), start);
+  assert.throws(() => decodeMessage(cortexChannelMessageSchema, encodeMessage({ ...start, requestId: "" })));
+  assert.deepEqual(decodeMessage(neuronSessionMessageSchema, '{"type":"draining"}'), { type: "draining" });
 });
 
 test("bad JSON and bad shapes are typed protocol errors naming the field", () => {

@@ -74,12 +74,17 @@ export const capabilitiesSchema = z.object({
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
 
+/** The neuron is shutting down: it finishes the jobs it runs and takes no new ones, then leaves. */
+export const drainingSchema = z.object({ type: z.literal("draining") });
+export type Draining = z.infer<typeof drainingSchema>;
+
 /** Everything a neuron may send on its WebSocket after hello. */
 export const neuronSessionMessageSchema = z.discriminatedUnion("type", [
   heartbeatSchema,
   signalDescriptionSchema,
   signalCandidateSchema,
   capabilitiesSchema,
+  drainingSchema,
 ]);
 export type NeuronSessionMessage = z.infer<typeof neuronSessionMessageSchema>;
 

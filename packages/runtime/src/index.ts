@@ -12,3 +12,10 @@ export {
   type StreamOptions,
   type StreamPart,
 } from "./runtime.js";
+export {
+  createSyntheticLoadTestRuntime,
+  SYNTHETIC_LOAD_TEST_MODEL_ID,
+  type SyntheticLoadTestRuntimeOptions,
+  syntheticPromptTokens,
+  syntheticTokenText,
+} from "./synthetic-load-test-runtime.js";

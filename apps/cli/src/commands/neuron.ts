@@ -18,7 +18,13 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
   const context = prepareCommand({ command: "neuron", argv, summary });
   if (!context) return;
   const { config, log } = context;
-  if (!config.neuron.model && !config.neuron.upstreamUrl) {
+  const synthetic = config.neuron.syntheticLoadTestTokensPerSecond;
+  if (synthetic !== undefined && (config.neuron.model || config.neuron.upstreamUrl)) {
+    throw new UsageError(
+      "--synthetic-load-test-runtime serves no model: leave out --model and --upstream-url (see helexa neuron --help)",
+    );
+  }
+  if (synthetic === undefined && !config.neuron.model && !config.neuron.upstreamUrl) {
     throw new UsageError(
       "helexa neuron needs --model PATH|URL or --upstream-url URL (see helexa neuron --help)",
     );
@@ -47,6 +53,8 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
       .join("\n"),
   );
   onShutdownSignal(async () => {
+    // Finish the jobs cortex placed here (bounded), taking no new ones; a second signal exits at once.
+    await neuron.drain(config.neuron.drainTimeoutSeconds * 1000);
     await neuron.stop();
     await runtime[Symbol.asyncDispose]();
   });
@@ -66,6 +74,9 @@ async function createRuntimeFromConfig(config: Config, log: Logger): Promise<Lan
               ...(config.neuron.upstreamApiKey ? { apiKey: config.neuron.upstreamApiKey } : {}),
             },
           }
+        : {}),
+      ...(config.neuron.syntheticLoadTestTokensPerSecond !== undefined
+        ? { syntheticLoadTestTokensPerSecond: config.neuron.syntheticLoadTestTokensPerSecond }
         : {}),
       threads: config.neuron.threads,
       gpu: config.neuron.gpu,

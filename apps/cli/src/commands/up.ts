@@ -60,7 +60,8 @@ export async function runUpCommand(argv: string[]): Promise<void> {
         process.kill(process.pid, "SIGTERM");
       },
     });
-    cleanups.push(() => neuron.stop());
+    // The neuron drains first (cortex still up, so its running jobs finish); killed if it overstays.
+    cleanups.push(() => neuron.stop((config.neuron.drainTimeoutSeconds + 10) * 1000));
     await Promise.all([neuron.start(), neuronJoined(cortex)]);
     const modelId = modelIdOf(config.neuron.model ?? modelPath, modelPath);
     process.stdout.write(
@@ -129,6 +130,8 @@ function neuronArguments(config: Config, modelPath: string, orchestratorUrl: str
     String(config.neuron.slots),
     "--gpu",
     config.neuron.gpu,
+    "--drain-timeout",
+    String(config.neuron.drainTimeoutSeconds),
     "--log-level",
     config.log.level,
     // Everything is on this machine: ICE stays on loopback.

@@ -204,7 +204,7 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
       const base = { ...unplaced, neuronId: neuron.neuronId, operatorAccountId: neuron.operatorAccountId };
       let parts: AsyncIterable<StreamPart>;
       try {
-        parts = neuron.startJob({ jobId, request, signal: jobAbort.signal });
+        parts = neuron.startJob({ jobId, request, signal: jobAbort.signal, requestId });
       } catch (error) {
         signal.removeEventListener("abort", onClientGone);
         lease.release();

@@ -7,14 +7,16 @@ import { HelexaError } from "@helexa/protocol";
 import { JobQueue, type Lease } from "./job-queue.js";
 import { NeuronRegistry } from "./neuron-registry.js";
 import type { NeuronSession } from "./neuron-session.js";
+import { NeuronStats } from "./placement-stats.js";
 
-/** The part of a session the queue reads: readiness, models and slots. */
+/** The part of a session the queue reads: readiness, models, slots and measured figures. */
 function neuron(neuronId: string, options: { slots?: number; model?: string } = {}): NeuronSession {
   return {
     neuronId,
     ready: true,
     slots: options.slots ?? 1,
     models: [{ id: options.model ?? "m", contextLength: 2048 }],
+    stats: new NeuronStats(),
     close() {},
   } as unknown as NeuronSession;
 }

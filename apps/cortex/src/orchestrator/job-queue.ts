@@ -4,6 +4,7 @@
 import { HelexaError } from "@helexa/protocol";
 import type { NeuronRegistry } from "./neuron-registry.js";
 import type { NeuronSession } from "./neuron-session.js";
+import { Placement, type PlacementOptions } from "./placement.js";
 
 /** A slot on a neuron, held from placement until the job ends; `release` gives it to the next job. */
 export interface Lease {
@@ -21,6 +22,8 @@ export interface JobQueueOptions {
   timeoutMs: number;
   /** How often waiting jobs look again, for changes no event announces (a data channel opening). */
   recheckMs?: number;
+  /** How neurons are chosen among those with a free slot (a seeded random source in tests). */
+  placement?: PlacementOptions;
 }
 
 interface Waiter {
@@ -38,7 +41,10 @@ interface Waiter {
  */
 export class JobQueue {
   readonly #options: JobQueueOptions;
-  readonly #inFlight = new Map<NeuronSession, number>();
+  /** Slots in use per neuron and the free neurons per model; chooses where each job runs. */
+  readonly #placement: Placement;
+  /** How many jobs wait per model, so a job need not look through the lines to know. */
+  readonly #waitingFor = new Map<string, number>();
   /** Each account's own line of waiting jobs. */
   readonly #lines = new Map<string, Waiter[]>();
   /** When each account was last given a slot (a grant counter); the least recently served goes first. */
@@ -50,7 +56,13 @@ export class JobQueue {
 
   constructor(options: JobQueueOptions) {
     this.#options = options;
-    this.#unsubscribe = options.registry.onChange(() => this.drain());
+    this.#placement = new Placement(options.placement);
+    for (const session of options.registry.list()) this.#placement.add(session);
+    this.#unsubscribe = options.registry.onChange((event, session) => {
+      if (event === "removed") this.#placement.remove(session);
+      else this.#placement.add(session);
+      this.drain();
+    });
   }
 
   /** Jobs waiting for a slot now. */
@@ -60,9 +72,7 @@ export class JobQueue {
 
   /** Jobs placed and not yet ended, on all neurons. */
   get running(): number {
-    let total = 0;
-    for (const count of this.#inFlight.values()) total += count;
-    return total;
+    return this.#placement.running;
   }
 
   /**
@@ -74,7 +84,7 @@ export class JobQueue {
     const { accountId, modelId, signal } = options;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (!this.#someoneWaitsFor(modelId)) {
-      const session = this.#freeNeuron(modelId);
+      const session = this.#placement.choose(modelId);
       if (session) return Promise.resolve(this.#lease(session, accountId, 0));
     }
     if (this.#waiting >= this.#options.maxWaiting) {
@@ -127,6 +137,7 @@ export class JobQueue {
       if (line) line.push(waiter);
       else this.#lines.set(accountId, [waiter]);
       this.#waiting++;
+      this.#waitingFor.set(modelId, (this.#waitingFor.get(modelId) ?? 0) + 1);
       this.#scheduleRecheck();
     });
   }
@@ -139,7 +150,7 @@ export class JobQueue {
         const servedAt = this.#servedAt.get(accountId) ?? -1;
         if (chosen && servedAt >= chosen.servedAt) continue;
         for (const waiter of line) {
-          const session = this.#freeNeuron(waiter.modelId);
+          const session = this.#placement.choose(waiter.modelId);
           if (!session) continue;
           chosen = { waiter, session, servedAt };
           break;
@@ -159,7 +170,7 @@ export class JobQueue {
   }
 
   #lease(session: NeuronSession, accountId: string, waitedMs: number): Lease {
-    this.#inFlight.set(session, (this.#inFlight.get(session) ?? 0) + 1);
+    this.#placement.take(session);
     // Re-inserted so the Map's order is least recently served first, and the oldest can be forgotten.
     this.#servedAt.delete(accountId);
     this.#servedAt.set(accountId, ++this.#grants);
@@ -174,34 +185,14 @@ export class JobQueue {
       release: () => {
         if (released) return;
         released = true;
-        const left = (this.#inFlight.get(session) ?? 1) - 1;
-        if (left > 0) this.#inFlight.set(session, left);
-        else this.#inFlight.delete(session);
+        this.#placement.give(session);
         this.drain();
       },
     };
   }
 
-  /** The ready neuron with the model and the most free room, counting jobs placed but not yet ended. */
-  #freeNeuron(modelId: string): NeuronSession | null {
-    let best: NeuronSession | null = null;
-    let bestLoad = 1;
-    for (const session of this.#options.registry.list()) {
-      if (!session.ready || !session.models.some((model) => model.id === modelId)) continue;
-      const load = (this.#inFlight.get(session) ?? 0) / session.slots;
-      if (load < bestLoad) {
-        best = session;
-        bestLoad = load;
-      }
-    }
-    return best;
-  }
-
   #someoneWaitsFor(modelId: string): boolean {
-    if (this.#waiting === 0) return false;
-    for (const line of this.#lines.values())
-      if (line.some((waiter) => waiter.modelId === modelId)) return true;
-    return false;
+    return (this.#waitingFor.get(modelId) ?? 0) > 0;
   }
 
   #remove(waiter: Waiter): void {
@@ -211,6 +202,9 @@ export class JobQueue {
     if (index < 0) return;
     line.splice(index, 1);
     this.#waiting--;
+    const forModel = (this.#waitingFor.get(waiter.modelId) ?? 1) - 1;
+    if (forModel > 0) this.#waitingFor.set(waiter.modelId, forModel);
+    else this.#waitingFor.delete(waiter.modelId);
     if (line.length === 0) this.#lines.delete(waiter.accountId);
   }
 

@@ -8,6 +8,7 @@ import {
   type CortexSessionMessage,
   decodeMessage,
   encodeMessage,
+  errorCodeTable,
   type GenerationRequest,
   HelexaError,
   type ModelCapability,
@@ -16,6 +17,7 @@ import {
 import type { StreamPart } from "@helexa/runtime";
 import type { WebSocket } from "ws";
 import { PartQueue } from "./part-queue.js";
+import { NeuronStats } from "./placement-stats.js";
 
 export interface NeuronSessionOptions {
   neuronId: string;
@@ -35,9 +37,15 @@ export class NeuronSession {
   capabilities: Capabilities | null = null;
   lastSeenAt = Date.now();
   jobsServed = 0;
+  /** The neuron is shutting down: its running jobs go on (`ready` stays true), but placement skips it. */
+  draining = false;
   readonly #socket: WebSocket;
   readonly #peer: Peer;
   readonly #jobs = new Map<string, PartQueue>();
+  /** Measured decode tokens/s, round trip and recent failures, which placement weighs. */
+  readonly stats = new NeuronStats();
+  /** When each running job's first text arrived (keyed by its queue, so a cancelled job leaves nothing). */
+  readonly #firstTextAt = new WeakMap<PartQueue, number>();
   readonly #options: NeuronSessionOptions;
   #channelOpen = false;
   #closed = false;
@@ -89,8 +97,10 @@ export class NeuronSession {
     jobId: string;
     request: GenerationRequest;
     signal: AbortSignal;
+    /** The gateway's request id, so the neuron's log lines name it too. */
+    requestId?: string;
   }): AsyncIterable<StreamPart> {
-    const { jobId, request, signal } = options;
+    const { jobId, request, signal, requestId } = options;
     if (!this.ready) throw new HelexaError("neuron_lost", `neuron ${this.neuronId} is not ready`);
     if (signal.aborted) throw new HelexaError("job_cancelled", "the job was cancelled before it started");
     const queue = new PartQueue();
@@ -101,7 +111,12 @@ export class NeuronSession {
       queue.push({ type: "error", error: new HelexaError("job_cancelled", "the job was cancelled") });
     };
     signal.addEventListener("abort", cancel, { once: true });
-    this.#sendChannel({ type: "job.start", jobId, request });
+    this.#sendChannel({
+      type: "job.start",
+      jobId,
+      request,
+      ...(requestId ? { requestId: requestId.slice(0, 200) } : {}),
+    });
     return (async function* () {
       try {
         yield* queue;
@@ -155,6 +170,7 @@ export class NeuronSession {
     if (!queue) return; // a job already cancelled or ended here
     switch (message.type) {
       case "job.delta":
+        if (!this.#firstTextAt.has(queue)) this.#firstTextAt.set(queue, performance.now());
         queue.push(
           message.usage
             ? { type: "text-delta", text: message.text, usage: message.usage }
@@ -164,12 +180,28 @@ export class NeuronSession {
       case "job.end":
         this.#jobs.delete(message.jobId);
         this.jobsServed += 1;
+        this.#recordEnd(queue, message.usage.completionTokens);
         queue.push({ type: "finish", finishReason: message.finishReason, usage: message.usage });
         break;
       case "job.error":
         this.#jobs.delete(message.jobId);
+        // A server-side error is the neuron's failure; a request it refused (4xx) is not.
+        if (errorCodeTable[message.error.code].status >= 500)
+          this.stats.recordJob({ completionTokens: 0, decodeSeconds: 0, failed: true });
         queue.push({ type: "error", error: HelexaError.fromWire(message.error) });
         break;
     }
+  }
+
+  /** Decode tokens/s of an ended job: the tokens after the first over the time since the first text. */
+  #recordEnd(queue: PartQueue, completionTokens: number): void {
+    const firstTextAt = this.#firstTextAt.get(queue);
+    this.#firstTextAt.delete(queue);
+    if (firstTextAt === undefined) return;
+    this.stats.recordJob({
+      completionTokens: completionTokens - 1,
+      decodeSeconds: (performance.now() - firstTextAt) / 1000,
+      failed: false,
+    });
   }
 }

@@ -80,6 +80,7 @@ export class OrchestratorServer {
         id: session.neuronId,
         name: session.name,
         ready: session.ready,
+        draining: session.draining,
         models: session.models.map((model) => model.id),
         activeJobs: session.activeJobs,
         slots: session.slots,
@@ -179,10 +180,23 @@ export class OrchestratorServer {
         log.info("neuron.left", { neuronId: closed.neuronId, reason });
       },
     });
+    // The round trip placement weighs: a WebSocket ping each interval, answered by the neuron's
+    // WebSocket itself (no protocol message, no clock shared with the neuron).
+    let pingSentAt: number | null = null;
+    socket.on("pong", () => {
+      if (pingSentAt === null) return;
+      session.stats.recordRoundTrip(performance.now() - pingSentAt);
+      pingSentAt = null;
+    });
     const watchdog = setInterval(() => {
       if (Date.now() - session.lastSeenAt > this.#heartbeatIntervalMs * 3) {
         socket.close(closeCodes.heartbeatTimeout, "no heartbeat");
         session.close("no heartbeat within three intervals");
+        return;
+      }
+      if (socket.readyState === socket.OPEN) {
+        pingSentAt = performance.now();
+        socket.ping();
       }
     }, this.#heartbeatIntervalMs);
 
@@ -203,9 +217,17 @@ export class OrchestratorServer {
         case "signal.candidate":
           peer.handleSignal(message);
           break;
+        case "draining":
+          if (!session.draining) log.info("neuron.draining", { neuronId: session.neuronId });
+          session.draining = true;
+          // Placement listens for changes: it takes the session out of its free pools.
+          registry.updated(session);
+          break;
         case "capabilities": {
           const firstTime = session.capabilities === null;
           session.capabilities = capabilitiesSchema.parse(message);
+          // New models or slots: placement's index follows (a session not yet registered is indexed when it is).
+          if (!firstTime) registry.updated(session);
           this.#options
             .onCapabilities?.(session)
             .catch((error: unknown) => log.error("neuron.capabilities_failed", { error: String(error) }));
