@@ -217,8 +217,14 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
   };
 }
 
+/**
+ * Connections the kernel holds for cortex while its thread is busy. Node's default (511) overflowed in
+ * bench/gateway-load, resetting clients that arrived in a burst; the kernel caps it at somaxconn.
+ */
+const listenBacklog = 4096;
+
 async function listen(server: Server, address: SocketAddress, scheme: "http" | "ws"): Promise<string> {
-  server.listen(address.port, address.host);
+  server.listen({ port: address.port, host: address.host, backlog: listenBacklog });
   await Promise.race([
     once(server, "listening"),
     once(server, "error").then(([error]) => {
