@@ -272,3 +272,27 @@ describe("account passwords and sessions", () => {
     assert.equal((await asHal.account.sessions()).length, 1);
   });
 });
+
+describe("unexpected failures", () => {
+  it("reach the browser as a plain message, never the database's own words", async () => {
+    const http = await serveOverHttp(fixture);
+    const { catalog } = fixture.services;
+    const listModels = catalog.listModels;
+    // A database failure as the driver would throw it.
+    catalog.listModels = async () => {
+      throw new Error('relation "models" does not exist');
+    };
+    try {
+      const error = await http.client.chat.models.query().then(
+        () => assert.fail("the query succeeded"),
+        (caught: unknown) => caught as TRPCClientError<AppRouter>,
+      );
+      assert.equal(error.data?.code, "INTERNAL_SERVER_ERROR");
+      assert.doesNotMatch(error.message, /relation|models/);
+      assert.match(error.message, /went wrong on our side/);
+    } finally {
+      catalog.listModels = listModels;
+      await http.close();
+    }
+  });
+});

@@ -12,8 +12,13 @@ const t = initTRPC.context<PortalContext>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
+    // An unexpected failure's text (a SQL error, a stack) is for cortex's log, not for the browser.
+    const hidden = error.code === "INTERNAL_SERVER_ERROR" && !HelexaError.is(cause);
     return {
       ...shape,
+      message: hidden
+        ? "something went wrong on our side; try again, and tell us if it persists"
+        : shape.message,
       data: {
         ...shape.data,
         // A form shows each field's own message beside it.
