@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { launchChromium } from "./__fixtures__/chromium.js";
+import { chromiumMissing, launchChromium } from "./__fixtures__/chromium.js";
 import { makeTestWorkspace } from "./__fixtures__/generated-model.js";
 import { cliPath, type HelexaProcess, startUp } from "./__fixtures__/helexa-process.js";
 
@@ -38,7 +38,7 @@ async function signIn(page: Page, portalUrl: string, email: string, password: st
   await page.waitForURL((url) => !url.pathname.startsWith("/signin"));
 }
 
-describe("admins", () => {
+describe("admins", { skip: chromiumMissing() }, () => {
   let fabric: HelexaProcess;
   let home: string;
   let portalUrl: string;

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { checkLedgerIntegrity, openDatabase } from "@helexa/db";
 import OpenAI from "openai";
 import type { Page } from "playwright-core";
-import { launchChromium } from "./__fixtures__/chromium.js";
+import { chromiumMissing, launchChromium } from "./__fixtures__/chromium.js";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
 import { freePort, HelexaProcess, startUp, waitUntil } from "./__fixtures__/helexa-process.js";
 import { type SmtpInbox, startSmtpInbox } from "./__fixtures__/smtp-inbox.js";
@@ -20,7 +20,7 @@ const artifacts = fileURLToPath(new URL("../../artifacts/portal/", import.meta.u
 /** The operator's own neuron serves the model under another name, so its jobs go to it alone. */
 const OPERATOR_MODEL_ID = "helexa-tiny-operator";
 
-describe("the portal", () => {
+describe("the portal", { skip: chromiumMissing() }, () => {
   let fabric: HelexaProcess;
   let operatorNeuron: HelexaProcess | null = null;
   let home: string;

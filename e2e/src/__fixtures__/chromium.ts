@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // Debian's Chromium driven by playwright-core: a fresh profile, no network chatter, loopback WebRTC allowed.
 
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 
-export const chromiumPath = process.env.HELEXA_CHROMIUM ?? "/usr/bin/chromium";
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/**
+ * Why browser tests cannot run here, or false when they can. A machine without Chromium skips them
+ * with the reason; under CI=true a missing browser is a failure, never a silent skip.
+ */
+export function chromiumMissing(): string | false {
+  if (existsSync(chromiumPath)) return false;
+  const reason = `no Chromium at ${chromiumPath} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`;
+  if (process.env.CI === "true") throw new Error(reason);
+  return reason;
+}
 
 export async function launchChromium(
   options: { viewport?: { width: number; height: number } } = {},

@@ -31,6 +31,11 @@ export interface CreatePeerOptions {
   iceServers?: IceServer[];
   /** Gather ICE candidates on this address only, e.g. 127.0.0.1 for a machine-local fabric. */
   bindAddress?: string;
+  /**
+   * "relay" uses TURN relay candidates only: every byte then passes the TURN server, which hides both
+   * ends' addresses from each other and is the one path through the strictest NATs. Default "all".
+   */
+  iceTransportPolicy?: "all" | "relay";
   portRange?: { begin: number; end: number };
   /** A name for this connection in native logs. */
   label?: string;
@@ -58,6 +63,8 @@ export interface PeerStats {
   bytesReceived: number;
   /** Smoothed SCTP round-trip time, or null before one is known. */
   roundTripTimeMs: number | null;
+  /** The ICE candidate types of the pair in use ("host", "srflx", "prflx", "relay"); null before one is chosen. */
+  candidatePair: { local: string; remote: string } | null;
 }
 
 export interface Peer extends Disposable, AsyncDisposable {
@@ -153,6 +160,7 @@ class WebRtcPeer implements Peer {
 
     const config: RtcConfig = { iceServers: toNativeIceServers(options.iceServers ?? []) };
     if (options.bindAddress !== undefined) config.bindAddress = options.bindAddress;
+    if (options.iceTransportPolicy !== undefined) config.iceTransportPolicy = options.iceTransportPolicy;
     if (options.portRange !== undefined) {
       const { begin, end } = options.portRange;
       if (!isPort(begin) || !isPort(end) || begin > end) {
@@ -282,11 +290,14 @@ class WebRtcPeer implements Peer {
     let bytesSent = 0;
     let bytesReceived = 0;
     let roundTripTimeMs: number | null = null;
+    let candidatePair: PeerStats["candidatePair"] = null;
     try {
       bytesSent = this.#connection.bytesSent();
       bytesReceived = this.#connection.bytesReceived();
       const rtt = this.#connection.rtt();
       roundTripTimeMs = rtt >= 0 ? rtt : null;
+      const pair = this.#connection.getSelectedCandidatePair();
+      if (pair) candidatePair = { local: pair.local.type, remote: pair.remote.type };
     } catch {
       // Before the transport exists the native side throws; zero is the truth then.
     }
@@ -296,6 +307,7 @@ class WebRtcPeer implements Peer {
       bytesSent,
       bytesReceived,
       roundTripTimeMs,
+      candidatePair,
     };
   }
 
