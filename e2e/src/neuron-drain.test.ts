@@ -4,19 +4,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  checkLedgerIntegrity,
-  createAccountStore,
-  createApiKeyStore,
-  createModelCatalog,
-  createNeuronStore,
-  jobs,
-  Ledger,
-  openDatabase,
-} from "@helexa/db";
+import { checkLedgerIntegrity, jobs, openDatabase } from "@helexa/db";
 import OpenAI from "openai";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
 import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
+import { seedFabric } from "./__fixtures__/seed-fabric.js";
 
 interface OnlineNeuron {
   id: string;
@@ -37,35 +29,20 @@ describe("a neuron that gets SIGTERM drains before it exits", () => {
     // The larger generated model: slow enough on one thread that a long reply is still streaming
     // while the test checks where the next request goes.
     ({ home, modelPath } = await makeTestWorkspace({ preset: "bench" }));
-    const database = await openDatabase({ dataDir: join(home, "db") });
-    try {
-      const accounts = createAccountStore({ db: database.db });
-      await accounts.ensurePlatformAccounts();
-      const account = await accounts.createAccount({ name: "drain e2e", role: "admin" });
-      const apiKeys = createApiKeyStore({ db: database.db });
-      const { key } = await apiKeys.createApiKey({ accountId: account.id, name: "e2e" });
-      const neuronStore = createNeuronStore({ db: database.db });
-      const first = await neuronStore.registerNeuron({ accountId: account.id, name: "first" });
-      const second = await neuronStore.registerNeuron({ accountId: account.id, name: "second" });
-      await createModelCatalog({ db: database.db }).upsertModel({
-        id: TEST_MODEL_ID,
-        contextLength: 2048,
-        pricePromptPerMillion: 40_000,
-        priceCompletionPerMillion: 90_000,
-      });
-      const ledger = new Ledger({ db: database.db });
-      await ledger.grantCredits({ accountId: account.id, amount: 5_000_000, idempotencyKey: "e2e-grant" });
-      await ledger.close();
-      await apiKeys.close();
-      await neuronStore.close();
-      fixture = {
-        apiKey: key,
-        neuronIds: [first.neuronId, second.neuronId],
-        tokens: [first.token, second.token],
-      };
-    } finally {
-      await database.close();
-    }
+    const seeded = await seedFabric({
+      home,
+      accountName: "drain e2e",
+      neuronNames: ["first", "second"],
+      prices: { prompt: 40_000, completion: 90_000 },
+      credits: 5_000_000,
+    });
+    const [first, second] = seeded.neurons;
+    assert.ok(first && second);
+    fixture = {
+      apiKey: seeded.apiKey,
+      neuronIds: [first.neuronId, second.neuronId],
+      tokens: [first.token, second.token],
+    };
 
     const [orchestrator, gateway] = await Promise.all([freePort(), freePort()]);
     cortex = new HelexaProcess([

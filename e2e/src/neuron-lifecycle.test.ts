@@ -4,23 +4,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  checkLedgerIntegrity,
-  createAccountStore,
-  createApiKeyStore,
-  createModelCatalog,
-  createNeuronStore,
-  jobs,
-  Ledger,
-  openDatabase,
-  usageRecords,
-} from "@helexa/db";
+import { checkLedgerIntegrity, jobs, openDatabase, usageRecords } from "@helexa/db";
 import { PROTOCOL_VERSION } from "@helexa/protocol";
 import { createOpenAIUpstreamRuntime } from "@helexa/runtime";
 import OpenAI from "openai";
 import WebSocket from "ws";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
 import { freePort, HelexaProcess, waitUntil } from "./__fixtures__/helexa-process.js";
+import { seedFabric } from "./__fixtures__/seed-fabric.js";
 
 const PRICES = { prompt: 40_000, completion: 90_000 };
 
@@ -45,38 +36,23 @@ describe("cortex and a neuron as separate processes", () => {
   before(async () => {
     ({ home, modelPath } = await makeTestWorkspace());
     // The accounts, key, credits, catalog entry and neuron token an operator would have made in the portal.
-    const database = await openDatabase({ dataDir: join(home, "db") });
-    try {
-      const accounts = createAccountStore({ db: database.db });
-      await accounts.ensurePlatformAccounts();
-      const account = await accounts.createAccount({ name: "operator and customer", role: "admin" });
-      const apiKeys = createApiKeyStore({ db: database.db });
-      const { key } = await apiKeys.createApiKey({ accountId: account.id, name: "e2e" });
-      const neurons = createNeuronStore({ db: database.db });
-      const { neuronId, token } = await neurons.registerNeuron({ accountId: account.id, name: "e2e neuron" });
-      const second = await neurons.registerNeuron({ accountId: account.id, name: "second e2e neuron" });
-      await createModelCatalog({ db: database.db }).upsertModel({
-        id: TEST_MODEL_ID,
-        contextLength: 2048,
-        pricePromptPerMillion: PRICES.prompt,
-        priceCompletionPerMillion: PRICES.completion,
-      });
-      const ledger = new Ledger({ db: database.db });
-      await ledger.grantCredits({ accountId: account.id, amount: 5_000_000, idempotencyKey: "e2e-grant" });
-      await ledger.close();
-      await apiKeys.close();
-      await neurons.close();
-      fixture = {
-        accountId: account.id,
-        apiKey: key,
-        neuronId,
-        neuronToken: token,
-        secondNeuronId: second.neuronId,
-        secondNeuronToken: second.token,
-      };
-    } finally {
-      await database.close();
-    }
+    const seeded = await seedFabric({
+      home,
+      accountName: "operator and customer",
+      neuronNames: ["e2e neuron", "second e2e neuron"],
+      prices: PRICES,
+      credits: 5_000_000,
+    });
+    const [first, second] = seeded.neurons;
+    assert.ok(first && second);
+    fixture = {
+      accountId: seeded.accountId,
+      apiKey: seeded.apiKey,
+      neuronId: first.neuronId,
+      neuronToken: first.token,
+      secondNeuronId: second.neuronId,
+      secondNeuronToken: second.token,
+    };
 
     const [orchestrator, gateway] = await Promise.all([freePort(), freePort()]);
     cortex = new HelexaProcess([

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: PolyForm-Shield-1.0
+// What an operator would have made in the portal before starting cortex: an account, a key with credit, neuron tokens, a price.
+
+import { join } from "node:path";
+import {
+  createAccountStore,
+  createApiKeyStore,
+  createModelCatalog,
+  createNeuronStore,
+  Ledger,
+  openDatabase,
+} from "@helexa/db";
+import { TEST_MODEL_ID } from "./generated-model.js";
+
+export interface SeededFabric {
+  accountId: string;
+  apiKey: string;
+  neurons: Array<{ neuronId: string; token: string }>;
+}
+
+/** Written straight into `<home>/db` (the embedded database admits one process, so before cortex starts). */
+export async function seedFabric(options: {
+  home: string;
+  accountName: string;
+  neuronNames: string[];
+  /** Micro-credits per million tokens of the test model. */
+  prices: { prompt: number; completion: number };
+  credits: number;
+}): Promise<SeededFabric> {
+  const database = await openDatabase({ dataDir: join(options.home, "db") });
+  try {
+    const accounts = createAccountStore({ db: database.db });
+    await accounts.ensurePlatformAccounts();
+    const account = await accounts.createAccount({ name: options.accountName, role: "admin" });
+    await using apiKeys = createApiKeyStore({ db: database.db });
+    const { key } = await apiKeys.createApiKey({ accountId: account.id, name: "e2e" });
+    await using neuronStore = createNeuronStore({ db: database.db });
+    const neurons = [];
+    for (const name of options.neuronNames) {
+      neurons.push(await neuronStore.registerNeuron({ accountId: account.id, name }));
+    }
+    await createModelCatalog({ db: database.db }).upsertModel({
+      id: TEST_MODEL_ID,
+      contextLength: 2048,
+      pricePromptPerMillion: options.prices.prompt,
+      priceCompletionPerMillion: options.prices.completion,
+    });
+    await using ledger = new Ledger({ db: database.db });
+    await ledger.grantCredits({
+      accountId: account.id,
+      amount: options.credits,
+      idempotencyKey: "e2e-grant",
+    });
+    return { accountId: account.id, apiKey: key, neurons };
+  } finally {
+    await database.close();
+  }
+}
