@@ -7,13 +7,13 @@ import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type SmtpInbox, startSmtpInbox } from "@helexa/auth/test";
 import { checkLedgerIntegrity, openDatabase } from "@helexa/db";
 import OpenAI from "openai";
 import type { Page } from "playwright-core";
 import { chromiumMissing, launchChromium } from "./__fixtures__/chromium.js";
 import { makeTestWorkspace, TEST_MODEL_ID } from "./__fixtures__/generated-model.js";
 import { freePort, HelexaProcess, startUp, waitUntil } from "./__fixtures__/helexa-process.js";
-import { type SmtpInbox, startSmtpInbox } from "./__fixtures__/smtp-inbox.js";
 
 /** Screenshots of each page, kept after the run (CI keeps e2e/artifacts). */
 const artifacts = fileURLToPath(new URL("../../artifacts/portal/", import.meta.url));

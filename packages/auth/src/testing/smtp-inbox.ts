@@ -5,13 +5,17 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 
 export interface ReceivedMail {
+  from: string;
   to: string[];
+  /** The message as sent, headers and all. */
+  raw: string;
   /** The text body, quoted-printable decoded. */
   text: string;
 }
 
 export interface SmtpInbox extends AsyncDisposable {
   url: string;
+  port: number;
   received: ReceivedMail[];
 }
 
@@ -25,9 +29,12 @@ export async function startSmtpInbox(): Promise<SmtpInbox> {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
         received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((recipient) => recipient.address),
-          text: bodyOf(Buffer.concat(chunks).toString("utf8")),
+          raw,
+          text: bodyOf(raw),
         });
         callback();
       });
@@ -37,6 +44,7 @@ export async function startSmtpInbox(): Promise<SmtpInbox> {
   const { port } = server.server.address() as AddressInfo;
   return {
     url: `smtp://127.0.0.1:${port}`,
+    port,
     received,
     [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
