@@ -79,6 +79,7 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
         completionTokens: settlement.usage.completionTokens,
         neuronId: settlement.neuronId,
         status: settlement.status,
+        ...(settlement.servedBy ? { servedBy: settlement.servedBy } : {}),
       });
     },
 

@@ -104,17 +104,21 @@ export class JobRunner {
   ): Promise<{ status: "completed" | "failed" | "cancelled"; tokens: number }> {
     const send = (message: NeuronChannelMessage) => this.#options.send(encodeMessage(message));
     let tokens = 0;
+    // Tokens another neuron generated before this one took the job over were served there.
+    const resumed = request.resume?.tokens.length ?? 0;
     try {
       for await (const part of this.#options.runtime.doStream({ request, abortSignal: signal })) {
         if (part.type === "text-delta") {
-          if (part.usage) tokens = part.usage.completionTokens;
-          await send(
-            part.usage
-              ? { type: "job.delta", jobId, text: part.text, usage: part.usage }
-              : { type: "job.delta", jobId, text: part.text },
-          );
+          if (part.usage) tokens = part.usage.completionTokens - resumed;
+          await send({
+            type: "job.delta",
+            jobId,
+            text: part.text,
+            ...(part.usage ? { usage: part.usage } : {}),
+            ...(part.tokens ? { tokens: part.tokens } : {}),
+          });
         } else if (part.type === "finish") {
-          tokens = part.usage.completionTokens;
+          tokens = part.usage.completionTokens - resumed;
           await send({ type: "job.end", jobId, finishReason: part.finishReason, usage: part.usage });
           return { status: part.finishReason === "cancelled" ? "cancelled" : "completed", tokens };
         } else {

@@ -88,6 +88,7 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
             gpu: null,
           },
           slots: runtime.slots,
+          ...(runtime.canResume ? { resume: true } : {}),
         }),
         onChannel: (peer) => {
           channel = peer;

@@ -15,7 +15,7 @@ import { TEST_MODEL_ID } from "./generated-model.js";
 export interface SeededFabric {
   accountId: string;
   apiKey: string;
-  neurons: Array<{ neuronId: string; token: string }>;
+  neurons: Array<{ neuronId: string; token: string; operatorAccountId: string }>;
 }
 
 /** Written straight into `<home>/db` (the embedded database admits one process, so before cortex starts). */
@@ -26,6 +26,8 @@ export async function seedFabric(options: {
   /** Micro-credits per million tokens of the test model. */
   prices: { prompt: number; completion: number };
   credits: number;
+  /** Each neuron registered to an operator account of its own (its earnings then show whose work it was). */
+  operatorPerNeuron?: boolean;
 }): Promise<SeededFabric> {
   const database = await openDatabase({ dataDir: join(options.home, "db") });
   try {
@@ -37,7 +39,11 @@ export async function seedFabric(options: {
     await using neuronStore = createNeuronStore({ db: database.db });
     const neurons = [];
     for (const name of options.neuronNames) {
-      neurons.push(await neuronStore.registerNeuron({ accountId: account.id, name }));
+      const operator = options.operatorPerNeuron
+        ? await accounts.createAccount({ name: `${name} operator`, role: "user" })
+        : account;
+      const neuron = await neuronStore.registerNeuron({ accountId: operator.id, name });
+      neurons.push({ ...neuron, operatorAccountId: operator.id });
     }
     await createModelCatalog({ db: database.db }).upsertModel({
       id: TEST_MODEL_ID,

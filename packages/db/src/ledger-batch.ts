@@ -147,8 +147,12 @@ class LedgerBatch {
         owners.push({ accountId: operation.input.accountId, kind: "customer_credit" });
       if (operation.type === "settle") {
         ids.add(platformLedgerAccountIds.platformRevenue);
-        const operatorAccountId = operation.input.operatorAccountId;
-        if (operatorAccountId) owners.push({ accountId: operatorAccountId, kind: "operator_earnings" });
+        const operatorAccountIds = operation.input.servedBy
+          ? operation.input.servedBy.map((part) => part.operatorAccountId)
+          : [operation.input.operatorAccountId];
+        for (const operatorAccountId of new Set(operatorAccountIds)) {
+          if (operatorAccountId) owners.push({ accountId: operatorAccountId, kind: "operator_earnings" });
+        }
       }
     }
     for (const row of await lockLedgerAccounts(this.#tx, { ids: [...ids], owners })) {
@@ -297,17 +301,21 @@ class LedgerBatch {
     const customer = this.#accountsById.get(state.row.ledgerAccountId);
     const platform = this.#accountsById.get(platformLedgerAccountIds.platformRevenue);
     if (!customer || !platform) return failure("internal", "a ledger account of this settlement is missing");
-    const operator = input.operatorAccountId
-      ? this.#ownedAccount(input.operatorAccountId, "operator_earnings")
-      : undefined;
-    if (input.operatorAccountId && !operator) {
-      return failure("not_found", `operator account ${input.operatorAccountId} has no earnings account`);
-    }
-
     const cost = Math.min(input.cost, state.row.amount);
-    const operatorAmount = operator
-      ? operatorPart(cost, input.operatorShare ?? this.#defaultOperatorShare)
-      : 0;
+    const parts = input.servedBy
+      ? scaleParts(input.servedBy, cost)
+      : [{ operatorAccountId: input.operatorAccountId, cost }];
+    const earnings = new Map<LedgerAccountState, number>();
+    for (const part of parts) {
+      if (!part.operatorAccountId) continue;
+      const operator = this.#ownedAccount(part.operatorAccountId, "operator_earnings");
+      if (!operator) {
+        return failure("not_found", `operator account ${part.operatorAccountId} has no earnings account`);
+      }
+      const amount = operatorPart(part.cost, input.operatorShare ?? this.#defaultOperatorShare);
+      earnings.set(operator, (earnings.get(operator) ?? 0) + amount);
+    }
+    const operatorAmount = [...earnings.values()].reduce((sum, amount) => sum + amount, 0);
     const platformAmount = cost - operatorAmount;
     customer.held -= state.row.amount;
     customer.changed = true;
@@ -329,7 +337,7 @@ class LedgerBatch {
         jobId: input.jobId,
       });
       this.#credit(transactionId, customer, -cost);
-      if (operator) this.#credit(transactionId, operator, operatorAmount);
+      for (const [operator, amount] of earnings) this.#credit(transactionId, operator, amount);
       this.#credit(transactionId, platform, platformAmount);
     }
     this.#jobUpdates.set(input.jobId, {
@@ -556,6 +564,21 @@ class LedgerBatch {
     account.balance += amount;
     account.changed = true;
   }
+}
+
+/** Parts of a cost that was clamped to its hold, shrunk in proportion; the last takes the rounding. */
+function scaleParts(
+  parts: NonNullable<SettleHoldInput["servedBy"]>,
+  cost: number,
+): Array<{ operatorAccountId: string | null; cost: number }> {
+  const total = parts.reduce((sum, part) => sum + part.cost, 0);
+  let left = cost;
+  return parts.map((part, index) => {
+    const scaled =
+      index === parts.length - 1 ? left : total > 0 ? Math.floor((part.cost * cost) / total) : 0;
+    left -= scaled;
+    return { operatorAccountId: part.operatorAccountId, cost: scaled };
+  });
 }
 
 function operatorPart(cost: number, share: number): number {

@@ -52,6 +52,12 @@ export interface SettleHoldInput {
   neuronId?: string | null;
   /** A failed or cancelled job still pays for the tokens its client received. */
   status?: Exclude<JobStatus, "running">;
+  /**
+   * A job that moved between neurons (failover): the part of `cost` each neuron served, in order. Each
+   * operator earns its share of its own part; `operatorAccountId` is then not used. The parts add up to
+   * `cost`; when the cost is clamped to the hold, they shrink in proportion.
+   */
+  servedBy?: Array<{ operatorAccountId: string | null; cost: number }>;
 }
 
 export interface Settlement {

@@ -24,10 +24,19 @@ export const samplingSchema = z.object({
 });
 export type Sampling = z.infer<typeof samplingSchema>;
 
+/** Token ids of the model's vocabulary. */
+export const tokenIdsSchema = z.array(z.int().nonnegative()).max(1_000_000);
+
 export const generationRequestSchema = z.object({
   model: z.string().min(1),
   input: generationInputSchema,
   sampling: samplingSchema,
+  /**
+   * Failover: the completion tokens another neuron already generated and the client already got. The
+   * runtime evaluates them after the prompt and goes on from there, counting them as completion tokens
+   * (they are billed once, and `maxTokens` still bounds the whole completion). Only the gateway sets it.
+   */
+  resume: z.object({ tokens: tokenIdsSchema.min(1) }).optional(),
 });
 export type GenerationRequest = z.infer<typeof generationRequestSchema>;
 

@@ -24,6 +24,7 @@ export {
   generationRequestSchema,
   type Sampling,
   samplingSchema,
+  tokenIdsSchema,
   type Usage,
   usageSchema,
 } from "./generation.js";
@@ -44,6 +45,16 @@ export {
   neuronChannelMessageSchema,
 } from "./jobs.js";
 export {
+  type ModelError,
+  type ModelLoad,
+  type ModelProgress,
+  type ModelUnload,
+  modelErrorSchema,
+  modelLoadSchema,
+  modelProgressSchema,
+  modelUnloadSchema,
+} from "./models.js";
+export {
   type ChatCompletionRequest,
   COMPLETIONS_DEFAULT_MAX_TOKENS,
   type CompletionRequest,
@@ -61,6 +72,8 @@ export {
   openaiUsageSchema,
 } from "./openai.js";
 export {
+  type BrowserNeuronTokenInput,
+  browserNeuronTokenInputSchema,
   byIdInputSchema,
   type ChatEvent,
   type ChatSendInput,
@@ -108,7 +121,9 @@ export {
   iceServerSchema,
   type ModelCapability,
   modelCapabilitySchema,
+  type NeuronLimits,
   type NeuronSessionMessage,
+  neuronLimitsSchema,
   neuronSessionMessageSchema,
   type SessionError,
   type SignalCandidate,

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { wireErrorSchema } from "./errors.js";
-import { finishReasonSchema, generationRequestSchema, usageSchema } from "./generation.js";
+import { finishReasonSchema, generationRequestSchema, tokenIdsSchema, usageSchema } from "./generation.js";
 
 const jobId = z.string().min(1).max(100);
 
@@ -15,12 +15,17 @@ export const jobStartSchema = z.object({
   requestId: z.string().min(1).max(200).optional(),
 });
 export const jobCancelSchema = z.object({ type: z.literal("job.cancel"), jobId });
-/** A piece of text; `usage` counts every token so far, so a job cut short is still billed exactly. */
+/**
+ * A piece of text; `usage` counts every token so far, so a job cut short is still billed exactly.
+ * `tokens` are the ids of the completion tokens whose text this delta completes: all the deltas' tokens
+ * together spell exactly the text sent so far, which lets another neuron resume the job after a failure.
+ */
 export const jobDeltaSchema = z.object({
   type: z.literal("job.delta"),
   jobId,
   text: z.string(),
   usage: usageSchema.optional(),
+  tokens: tokenIdsSchema.optional(),
 });
 export const jobEndSchema = z.object({
   type: z.literal("job.end"),

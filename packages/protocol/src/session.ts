@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { wireErrorSchema } from "./errors.js";
+import { modelErrorSchema, modelLoadSchema, modelProgressSchema, modelUnloadSchema } from "./models.js";
 
 export const iceServerSchema = z.object({
   urls: z.union([z.string(), z.array(z.string())]),
@@ -57,13 +58,30 @@ export type SignalCandidate = z.infer<typeof signalCandidateSchema>;
 export const modelCapabilitySchema = z.object({
   id: z.string().min(1),
   contextLength: z.int().positive(),
+  /** Decode tokens/s measured here (a browser tab measures it as it loads the model): placement's guess until jobs measure it. */
+  tokensPerSecond: z.number().positive().optional(),
+  /** The model file's size, which counts against the neuron's memory budget. */
+  sizeBytes: z.int().nonnegative().optional(),
 });
 export type ModelCapability = z.infer<typeof modelCapabilitySchema>;
+
+/** What one neuron takes on; cortex places nothing beyond it. Browser tabs always send it. */
+export const neuronLimitsSchema = z.object({
+  /** Prompt plus completion tokens one job may need: cortex places a job here only when its estimate fits. */
+  maxJobTokens: z.int().positive().optional(),
+  /** Jobs at once, when fewer than `slots`. */
+  maxConcurrentJobs: z.int().positive().optional(),
+});
+export type NeuronLimits = z.infer<typeof neuronLimitsSchema>;
 
 export const capabilitiesSchema = z.object({
   type: z.literal("capabilities"),
   models: z.array(modelCapabilitySchema),
+  /** kind: "llama-cpp", "openai-upstream", "synthetic-for-load-tests"; in a browser tab "wllama" or "webllm". */
   runtime: z.object({ kind: z.string(), engine: z.string() }),
+  /** "browser" for a portal tab, which may vanish at any moment: cortex prefers native neurons for long jobs. */
+  host: z.enum(["native", "browser"]).optional(),
+  limits: neuronLimitsSchema.optional(),
   hardware: z.object({
     cpu: z.string(),
     cores: z.int().positive(),
@@ -71,6 +89,12 @@ export const capabilitiesSchema = z.object({
     gpu: z.string().nullable(),
   }),
   slots: z.int().positive(),
+  /** The neuron loads and unloads models when cortex asks (`model.load`, `model.unload`). */
+  provisioning: z.boolean().optional(),
+  /** The most bytes of models it keeps loaded at once; a load past it is refused. */
+  memoryBudgetBytes: z.int().nonnegative().optional(),
+  /** The runtime reports token ids on its deltas and can take over a job from them (`request.resume`). */
+  resume: z.boolean().optional(),
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
 
@@ -85,6 +109,8 @@ export const neuronSessionMessageSchema = z.discriminatedUnion("type", [
   signalCandidateSchema,
   capabilitiesSchema,
   drainingSchema,
+  modelProgressSchema,
+  modelErrorSchema,
 ]);
 export type NeuronSessionMessage = z.infer<typeof neuronSessionMessageSchema>;
 
@@ -95,5 +121,7 @@ export const cortexSessionMessageSchema = z.discriminatedUnion("type", [
   heartbeatSchema,
   signalDescriptionSchema,
   signalCandidateSchema,
+  modelLoadSchema,
+  modelUnloadSchema,
 ]);
 export type CortexSessionMessage = z.infer<typeof cortexSessionMessageSchema>;

@@ -6,6 +6,7 @@ export {
   type GenerateResult,
   generateFromStream,
   type LanguageModelRuntime,
+  type LoadModelOptions,
   type ProgressEvent,
   RUNTIME_SPECIFICATION_VERSION,
   type RuntimeModel,

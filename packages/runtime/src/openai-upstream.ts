@@ -82,6 +82,14 @@ export async function createOpenAIUpstreamRuntime(
       };
       return;
     }
+    if (request.resume) {
+      // An OpenAI-compatible API takes text, not token ids: it cannot go on exactly where another left off.
+      yield {
+        type: "error",
+        error: new HelexaError("invalid_request", "an upstream engine cannot take over a job from token ids"),
+      };
+      return;
+    }
     let usage: Usage = { promptTokens: 0, completionTokens: 0 };
     let finishReason: FinishReason = "stop";
     let response: Response;

@@ -9,15 +9,27 @@ export const RUNTIME_SPECIFICATION_VERSION = "helexa-runtime-v1" as const;
 export interface RuntimeModel {
   id: string;
   contextLength: number;
+  /** The model file's size, which counts against a neuron's memory budget; where the runtime knows it. */
+  sizeBytes?: number;
+}
+
+/** A model file for a runtime that loads models while it runs (`loadModel`). */
+export interface LoadModelOptions {
+  id: string;
+  path: string;
+  /** Tokens each sequence holds; the runtime's default when absent. */
+  contextLength?: number;
 }
 
 /**
  * One part of a generation's stream: text as it comes, then exactly one finish or error.
  * A text delta may carry the usage so far (prompt tokens, and completion tokens including this delta's),
- * which lets a job cut short be billed for exactly what was delivered.
+ * which lets a job cut short be billed for exactly what was delivered. It may also carry `tokens`, the ids of
+ * the completion tokens whose text it completes, so that the deltas' tokens together spell exactly the text
+ * sent: a runtime that reports them can take over a job another neuron started (`request.resume`).
  */
 export type StreamPart =
-  | { type: "text-delta"; text: string; usage?: Usage }
+  | { type: "text-delta"; text: string; usage?: Usage; tokens?: number[] }
   | { type: "finish"; finishReason: FinishReason; usage: Usage }
   | { type: "error"; error: HelexaError };
 
@@ -51,9 +63,18 @@ export interface LanguageModelRuntime extends AsyncDisposable {
   readonly engine: string;
   /** How many generations may run at once. */
   readonly slots: number;
+  /** Reports token ids on its text deltas and takes over a job from them (`request.resume`). */
+  readonly canResume?: boolean;
   models(): RuntimeModel[];
   doStream(options: StreamOptions): AsyncIterable<StreamPart>;
   doGenerate(options: StreamOptions): Promise<GenerateResult>;
+  /** Loads one more model while serving the others; runtimes that cannot (an upstream engine) lack it. */
+  loadModel?(options: LoadModelOptions, onProgress?: (event: ProgressEvent) => void): Promise<RuntimeModel>;
+  /**
+   * Unloads a model: it leaves `models()` at once, so new generations for it fail with model_not_found,
+   * and its memory is freed once the generations already running on it have ended.
+   */
+  unloadModel?(modelId: string): Promise<void>;
 }
 
 /** doGenerate for any runtime: drains doStream. */

@@ -11,6 +11,7 @@ import {
   type StreamOptions,
   type StreamPart,
 } from "./runtime.js";
+import { TokenAlignedText } from "./token-aligned-text.js";
 
 /** The model id the synthetic runtime serves unless told otherwise. */
 export const SYNTHETIC_LOAD_TEST_MODEL_ID = "synthetic-load-test";
@@ -79,8 +80,12 @@ export function createSyntheticLoadTestRuntime(
     const cutShort = limit < answerTokens;
     const stops = request.sampling.stop ?? [];
     const filter = stops.length > 0 ? new StopSequenceFilter(stops) : null;
-    const start = performance.now();
-    for (let index = 0; index < limit; index++) {
+    const aligned = new TokenAlignedText();
+    // Token i's id is i: a job taken over from another neuron goes on from the tokens it was given.
+    const first = request.resume?.tokens.length ?? 0;
+    usage = { promptTokens, completionTokens: first };
+    const start = performance.now() - first * intervalMs;
+    for (let index = first; index < limit; index++) {
       if (!(await waitUntil(start + index * intervalMs, abortSignal))) {
         yield { type: "finish", finishReason: "cancelled", usage };
         return;
@@ -88,18 +93,25 @@ export function createSyntheticLoadTestRuntime(
       usage = { promptTokens, completionTokens: index + 1 };
       const token = syntheticTokenText(index);
       if (!filter) {
-        yield { type: "text-delta", text: token, usage };
+        yield { type: "text-delta", text: token, usage, tokens: [index] };
         continue;
       }
+      aligned.decoded([index], token);
       const step = filter.push(token);
-      if (step.text.length > 0) yield { type: "text-delta", text: step.text, usage };
+      aligned.released(step.text);
       if (step.stopped) {
+        const delta = aligned.takeAll();
+        if (delta.text.length > 0)
+          yield { type: "text-delta", text: delta.text, usage, tokens: delta.tokens };
         yield { type: "finish", finishReason: "stop", usage };
         return;
       }
+      const delta = aligned.take();
+      if (delta.text.length > 0) yield { type: "text-delta", text: delta.text, usage, tokens: delta.tokens };
     }
-    const rest = filter?.flush() ?? "";
-    if (rest.length > 0) yield { type: "text-delta", text: rest, usage };
+    if (filter) aligned.released(filter.flush());
+    const rest = aligned.takeAll();
+    if (rest.text.length > 0) yield { type: "text-delta", text: rest.text, usage, tokens: rest.tokens };
     if (abortSignal?.aborted) yield { type: "finish", finishReason: "cancelled", usage };
     else yield { type: "finish", finishReason: cutShort ? "length" : "stop", usage };
   }
@@ -107,6 +119,7 @@ export function createSyntheticLoadTestRuntime(
   const runtime: LanguageModelRuntime = {
     specificationVersion: RUNTIME_SPECIFICATION_VERSION,
     kind: "synthetic-for-load-tests",
+    canResume: true,
     engine: `synthetic load-test runtime, no model: ${tokensPerSecond} tokens/s per stream`,
     slots: options.slots ?? 1000,
     models: () => models,

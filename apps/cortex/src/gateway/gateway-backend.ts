@@ -5,11 +5,12 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "@helexa/log";
 import type { Generation, OpenAIBackend } from "@helexa/openai-http";
-import { HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
+import { type GenerationRequest, HelexaError, type ModelObject, type Usage } from "@helexa/protocol";
 import type { StreamPart } from "@helexa/runtime";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import type { JobQueue, Lease } from "../orchestrator/job-queue.js";
+import type { JobQueue, JobRequirements, Lease } from "../orchestrator/job-queue.js";
 import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
+import type { NeuronSession } from "../orchestrator/neuron-session.js";
 import { KeyRateLimiter } from "./key-rate-limiter.js";
 import { costOf, type ModelPrice, worstCaseCost } from "./pricing.js";
 
@@ -32,6 +33,8 @@ export interface Settlement {
   usage: Usage;
   cost: number;
   status: "completed" | "failed" | "cancelled";
+  /** A job that moved between neurons: each neuron's operator and its part of `cost`, in order. */
+  servedBy?: Array<{ operatorAccountId: string | null; cost: number }>;
 }
 
 /** What the gateway needs from the database, so that it can be served by one cortex or many. */
@@ -54,6 +57,8 @@ export interface GatewayBackendOptions {
   log: Logger;
   /** Seconds a model's price is reused before it is read again. */
   priceCacheSeconds?: number;
+  /** How many times one job may move to another neuron after a failure; 3 by default. */
+  maxFailovers?: number;
 }
 
 export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBackend<Caller> & {
@@ -72,9 +77,9 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
   };
 
   /** A slot through the queue when there is one; otherwise the least loaded neuron, whatever its load. */
-  async function placeJob(job: { accountId: string; modelId: string; signal: AbortSignal }): Promise<Lease> {
+  async function placeJob(job: JobRequirements): Promise<Lease> {
     if (options.queue) return options.queue.acquire(job);
-    const session = registry.pick(job.modelId);
+    const session = registry.pick(job.modelId, job.accept);
     if (!session) throw new HelexaError("no_capacity", `no neuron is serving ${job.modelId} right now`);
     return { session, waitedMs: 0, release: () => {} };
   }
@@ -201,7 +206,6 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
       }
       metrics?.queueWait({ model, seconds: lease.waitedMs / 1000 });
       const neuron = lease.session;
-      const base = { ...unplaced, neuronId: neuron.neuronId, operatorAccountId: neuron.operatorAccountId };
       let parts: AsyncIterable<StreamPart>;
       try {
         parts = neuron.startJob({ jobId, request, signal: jobAbort.signal, requestId });
@@ -221,14 +225,20 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
         headers: { "x-helexa-neuron": neuron.neuronId, "x-helexa-job": jobId },
         parts: metered({
           parts,
+          request,
+          ...(requestId ? { requestId } : {}),
           hold,
           jobAbort,
           signal,
           onClientGone,
           price,
-          base,
+          base: unplaced,
           settle,
           lease,
+          place: placeJob,
+          serving: (modelId) => registry.serving(modelId),
+          maxFailovers: options.maxFailovers ?? 3,
+          log,
           timing: { metrics: metrics ?? null, model, arrivedAt },
         }),
       };
@@ -242,32 +252,149 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
   };
 }
 
+/** One neuron's part of a job that moved between neurons. */
+interface Leg {
+  session: NeuronSession;
+  /** Completion tokens this neuron delivered (for the first, the prompt was its work too). */
+  completionTokens: number;
+}
+
+/** A neuron's failure that another neuron may recover from; a refusal of the request (4xx) is not one. */
+function canFailOver(error: HelexaError): boolean {
+  return error.isRetryable && error.code !== "rate_limited";
+}
+
+/**
+ * Streams the job's parts to the client and settles its hold once, at the end. When the neuron fails
+ * mid-stream (it dropped, or its engine failed), the job moves to another neuron that serves the model:
+ * from the start when the client has had no text yet, otherwise from the token ids already delivered
+ * (`request.resume`), so the stream goes on with no gap and no repeated text and each token is billed
+ * once, its operator's share going to the neuron that generated it. With no neuron left, the stream ends
+ * with an error part and only the delivered completion tokens are charged.
+ */
 async function* metered(job: {
   parts: AsyncIterable<StreamPart>;
+  request: GenerationRequest;
+  requestId?: string;
   hold: Promise<void>;
   jobAbort: AbortController;
   signal: AbortSignal;
   onClientGone: () => void;
   price: ModelPrice;
-  base: Omit<Settlement, "usage" | "cost" | "status">;
+  base: Pick<Settlement, "jobId" | "accountId" | "apiKeyId" | "model">;
   settle: (settlement: Settlement) => void;
   lease: Lease;
+  place: (requirements: JobRequirements) => Promise<Lease>;
+  serving: (modelId: string) => ReadonlySet<NeuronSession>;
+  maxFailovers: number;
+  log: Logger;
   timing: { metrics: GatewayMetrics | null; model: string; arrivedAt: number };
 }): AsyncIterable<StreamPart> {
   const { metrics, model } = job.timing;
+  const { jobId } = job.base;
   let lastTokenAt: number | null = null;
   let delivered: Usage = { promptTokens: 0, completionTokens: 0 };
   let holdPlaced = false;
   let settled = false;
+  let lease = job.lease;
+  /** Neurons that have had this job, the current one last. */
+  const legs: Leg[] = [{ session: lease.session, completionTokens: 0 }];
+  /** Ids of the completion tokens delivered, while every delta has said them. */
+  let committed: number[] | null = [];
+  let textDelivered = false;
+
   const settle = (status: Settlement["status"], code?: string) => {
     if (settled || !holdPlaced) return;
     settled = true;
     // A failed job is charged only for the completion tokens the client got, never for its prompt.
     const billable = status === "failed" ? { ...delivered, promptTokens: 0 } : delivered;
-    job.settle({ ...job.base, usage: delivered, cost: costOf(billable, job.price), status });
+    const cost = costOf(billable, job.price);
+    const current = legs.at(-1)!;
+    current.completionTokens = Math.max(
+      0,
+      delivered.completionTokens - legs.slice(0, -1).reduce((sum, leg) => sum + leg.completionTokens, 0),
+    );
+    job.settle({
+      ...job.base,
+      neuronId: current.session.neuronId,
+      operatorAccountId: current.session.operatorAccountId,
+      usage: delivered,
+      cost,
+      status,
+      ...(legs.length > 1 ? { servedBy: splitCost(legs, billable, job.price, cost) } : {}),
+    });
     metrics?.requestFinished({ model, status, ...(code ? { code } : {}) });
     metrics?.tokens({ model, prompt: delivered.promptTokens, completion: delivered.completionTokens });
   };
+
+  /** Another neuron for the job, or the reason there is none. */
+  const failOver = async (failure: HelexaError): Promise<HelexaError | AsyncIterable<StreamPart>> => {
+    const resume = textDelivered ? committed : [];
+    if (resume === null) {
+      return new HelexaError(
+        "neuron_lost",
+        `${failure.message}; the job cannot move to another neuron because its engine does not report token ids`,
+      );
+    }
+    if (legs.length > job.maxFailovers) {
+      return new HelexaError("neuron_lost", `${failure.message}; the job failed on ${legs.length} neurons`);
+    }
+    const tried = new Set(legs.map((leg) => leg.session));
+    const accept = (session: NeuronSession) =>
+      !tried.has(session) && (resume.length === 0 || session.canResume);
+    // No neuron at all that could take it: say so now rather than wait out the queue's timeout.
+    if (![...job.serving(model)].some((session) => accept(session) && !session.draining)) {
+      return new HelexaError(
+        "neuron_lost",
+        `${failure.message}; no other neuron serving ${model} can continue the job`,
+      );
+    }
+    const previous = legs.at(-1)!;
+    previous.completionTokens =
+      (resume.length || delivered.completionTokens) -
+      legs.slice(0, -1).reduce((sum, leg) => sum + leg.completionTokens, 0);
+    // Tokens generated but not delivered (a character's first bytes) are generated again, and billed once.
+    if (resume.length > 0) delivered = { ...delivered, completionTokens: resume.length };
+    lease.release();
+    try {
+      lease = await job.place({
+        accountId: job.base.accountId,
+        modelId: model,
+        signal: job.jobAbort.signal,
+        accept,
+        priority: true,
+      });
+    } catch (error) {
+      const reason = HelexaError.is(error) ? error.message : String(error);
+      return new HelexaError(
+        "neuron_lost",
+        `${failure.message}; no neuron could continue the job (${reason})`,
+      );
+    }
+    legs.push({ session: lease.session, completionTokens: 0 });
+    metrics?.failover({ model });
+    job.log.warn("job.failover", {
+      requestId: job.requestId,
+      jobId,
+      from: previous.session.neuronId,
+      to: lease.session.neuronId,
+      resumedTokens: resume.length,
+      reason: failure.message,
+    });
+    const request: GenerationRequest =
+      resume.length > 0 ? { ...job.request, resume: { tokens: resume } } : job.request;
+    try {
+      return lease.session.startJob({
+        jobId,
+        request,
+        signal: job.jobAbort.signal,
+        ...(job.requestId ? { requestId: job.requestId } : {}),
+      });
+    } catch (error) {
+      return HelexaError.is(error) ? error : new HelexaError("internal", String(error));
+    }
+  };
+
   try {
     try {
       await job.hold;
@@ -281,31 +408,82 @@ async function* metered(job: {
       });
       throw error;
     }
-    for await (const part of job.parts) {
-      if (part.type === "text-delta") {
-        if (part.usage) delivered = part.usage;
-        const now = performance.now();
-        if (lastTokenAt === null)
-          metrics?.firstToken({ model, seconds: (now - job.timing.arrivedAt) / 1000 });
-        else metrics?.interToken({ model, seconds: (now - lastTokenAt) / 1000 });
-        lastTokenAt = now;
-        yield part;
-      } else if (part.type === "finish") {
-        delivered = part.usage;
-        settle(part.finishReason === "cancelled" ? "cancelled" : "completed");
-        yield part;
-        return;
-      } else {
-        settle(part.error.code === "job_cancelled" ? "cancelled" : "failed", part.error.code);
-        yield part;
+    let parts = job.parts;
+    for (;;) {
+      let failure: HelexaError | null = null;
+      for await (const part of parts) {
+        if (part.type === "text-delta") {
+          if (part.usage) delivered = part.usage;
+          if (committed && part.tokens) committed.push(...part.tokens);
+          else committed = null;
+          if (part.text.length > 0) textDelivered = true;
+          const now = performance.now();
+          if (lastTokenAt === null)
+            metrics?.firstToken({ model, seconds: (now - job.timing.arrivedAt) / 1000 });
+          else metrics?.interToken({ model, seconds: (now - lastTokenAt) / 1000 });
+          lastTokenAt = now;
+          yield part.tokens
+            ? { type: "text-delta", text: part.text, ...(part.usage ? { usage: part.usage } : {}) }
+            : part;
+        } else if (part.type === "finish") {
+          delivered = part.usage;
+          settle(part.finishReason === "cancelled" ? "cancelled" : "completed");
+          yield part;
+          return;
+        } else {
+          if (job.signal.aborted || !canFailOver(part.error)) {
+            settle(part.error.code === "job_cancelled" ? "cancelled" : "failed", part.error.code);
+            yield part;
+            return;
+          }
+          failure = part.error;
+          break;
+        }
+      }
+      failure ??= new HelexaError("neuron_lost", "the neuron's stream ended without finishing");
+      const next = await failOver(failure);
+      if (HelexaError.is(next)) {
+        settle("failed", next.code);
+        yield { type: "error", error: next };
         return;
       }
+      parts = next;
     }
   } finally {
-    job.lease.release();
+    lease.release();
     job.signal.removeEventListener("abort", job.onClientGone);
     job.jobAbort.abort(new HelexaError("job_cancelled", "the gateway stopped reading the job"));
     // The reader left before the end (client gone): bill what reached this cortex.
     settle("cancelled");
   }
+}
+
+/**
+ * Each neuron's part of the cost, for its operator's share: the first served the prompt, each its own
+ * completion tokens. The parts add up to `cost`, the last taking the rounding.
+ */
+function splitCost(
+  legs: readonly Leg[],
+  billable: Usage,
+  price: ModelPrice,
+  cost: number,
+): NonNullable<Settlement["servedBy"]> {
+  let left = cost;
+  return legs.map((leg, index) => {
+    const part =
+      index === legs.length - 1
+        ? left
+        : Math.min(
+            left,
+            costOf(
+              {
+                promptTokens: index === 0 ? billable.promptTokens : 0,
+                completionTokens: leg.completionTokens,
+              },
+              price,
+            ),
+          );
+    left -= part;
+    return { operatorAccountId: leg.session.operatorAccountId, cost: part };
+  });
 }

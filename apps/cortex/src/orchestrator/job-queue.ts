@@ -2,6 +2,7 @@
 // Places jobs on neurons with a free slot, and queues the rest: bounded, fair between accounts, with a timeout.
 
 import { HelexaError } from "@helexa/protocol";
+import { type JobSize, jobFits, unknownJobSize } from "./job-size.js";
 import type { NeuronRegistry } from "./neuron-registry.js";
 import type { NeuronSession } from "./neuron-session.js";
 import { Placement, type PlacementOptions } from "./placement.js";
@@ -26,9 +27,30 @@ export interface JobQueueOptions {
   placement?: PlacementOptions;
 }
 
+/** What a job asks of the queue. */
+export interface JobRequirements {
+  accountId: string;
+  modelId: string;
+  signal?: AbortSignal;
+  /** Only neurons this accepts may take the job (one that can resume it, say). */
+  accept?: (session: NeuronSession) => boolean;
+  /**
+   * The job's estimated prompt and its max_tokens (`jobSizeOf`): a neuron whose limits it exceeds (a
+   * browser tab) does not get it, nor does a tab get a long job while a native neuron serves the model.
+   * Without it the job is taken to be as long as the model allows.
+   */
+  size?: JobSize;
+  /**
+   * A job already under way, moving to another neuron after a failure: it goes before every waiting job,
+   * since its client is mid-stream.
+   */
+  priority?: boolean;
+}
+
 interface Waiter {
   accountId: string;
   modelId: string;
+  accept: ((session: NeuronSession) => boolean) | undefined;
   enqueuedAt: number;
   grant(session: NeuronSession): void;
   fail(error: HelexaError): void;
@@ -47,6 +69,8 @@ export class JobQueue {
   readonly #waitingFor = new Map<string, number>();
   /** Each account's own line of waiting jobs. */
   readonly #lines = new Map<string, Waiter[]>();
+  /** Jobs moving to another neuron after a failure, served before the lines. */
+  readonly #priority: Waiter[] = [];
   /** When each account was last given a slot (a grant counter); the least recently served goes first. */
   readonly #servedAt = new Map<string, number>();
   #grants = 0;
@@ -80,14 +104,19 @@ export class JobQueue {
    * model, otherwise after waiting its turn. Rejects with rate_limited (HTTP 429 with Retry-After)
    * when the queue is full or the wait times out, and with the signal's reason when it aborts.
    */
-  acquire(options: { accountId: string; modelId: string; signal?: AbortSignal }): Promise<Lease> {
-    const { accountId, modelId, signal } = options;
+  acquire(options: JobRequirements): Promise<Lease> {
+    const { accountId, modelId, signal, priority = false } = options;
+    const size = options.size ?? unknownJobSize;
+    const accept = (session: NeuronSession) =>
+      this.#placement.eligible(session, modelId, size) && (options.accept?.(session) ?? true);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (!this.#someoneWaitsFor(modelId)) {
-      const session = this.#placement.choose(modelId);
+    if (priority || !this.#someoneWaitsFor(modelId)) {
+      const session = this.#placement.choose(modelId, accept);
       if (session) return Promise.resolve(this.#lease(session, accountId, 0));
     }
-    if (this.#waiting >= this.#options.maxWaiting) {
+    const tooLarge = this.#tooLargeForEveryNeuron(modelId, size);
+    if (tooLarge) return Promise.reject(tooLarge);
+    if (!priority && this.#waiting >= this.#options.maxWaiting) {
       return Promise.reject(
         new HelexaError(
           "rate_limited",
@@ -108,6 +137,7 @@ export class JobQueue {
       const waiter: Waiter = {
         accountId,
         modelId,
+        accept,
         enqueuedAt,
         grant: (session) => {
           if (settled) return;
@@ -133,24 +163,31 @@ export class JobQueue {
         this.#options.timeoutMs,
       );
       signal?.addEventListener("abort", onAbort, { once: true });
-      const line = this.#lines.get(accountId);
-      if (line) line.push(waiter);
-      else this.#lines.set(accountId, [waiter]);
+      if (priority) this.#priority.push(waiter);
+      else {
+        const line = this.#lines.get(accountId);
+        if (line) line.push(waiter);
+        else this.#lines.set(accountId, [waiter]);
+      }
       this.#waiting++;
-      this.#waitingFor.set(modelId, (this.#waitingFor.get(modelId) ?? 0) + 1);
+      if (!priority) this.#waitingFor.set(modelId, (this.#waitingFor.get(modelId) ?? 0) + 1);
       this.#scheduleRecheck();
     });
   }
 
   /** Gives free slots to waiting jobs: each to the account served least recently that can use one. */
   drain(): void {
+    for (const waiter of [...this.#priority]) {
+      const session = this.#placement.choose(waiter.modelId, waiter.accept);
+      if (session) waiter.grant(session);
+    }
     while (this.#waiting > 0) {
       let chosen: { waiter: Waiter; session: NeuronSession; servedAt: number } | null = null;
       for (const [accountId, line] of this.#lines) {
         const servedAt = this.#servedAt.get(accountId) ?? -1;
         if (chosen && servedAt >= chosen.servedAt) continue;
         for (const waiter of line) {
-          const session = this.#placement.choose(waiter.modelId);
+          const session = this.#placement.choose(waiter.modelId, waiter.accept);
           if (!session) continue;
           chosen = { waiter, session, servedAt };
           break;
@@ -164,6 +201,8 @@ export class JobQueue {
   close(): void {
     this.#unsubscribe();
     if (this.#recheck) clearInterval(this.#recheck);
+    for (const waiter of [...this.#priority])
+      waiter.fail(new HelexaError("no_capacity", "cortex is shutting down"));
     for (const line of [...this.#lines.values()]) {
       for (const waiter of [...line]) waiter.fail(new HelexaError("no_capacity", "cortex is shutting down"));
     }
@@ -191,11 +230,42 @@ export class JobQueue {
     };
   }
 
+  /**
+   * A job that no neuron serving the model takes at its size, while some serve it, is refused at once
+   * (waiting could not help until another neuron joins) with what the client can change: max_tokens.
+   */
+  #tooLargeForEveryNeuron(modelId: string, size: JobSize): HelexaError | null {
+    let largest = 0;
+    let limited = 0;
+    for (const session of this.#options.registry.serving(modelId)) {
+      if (!session.ready || session.draining) continue;
+      if (jobFits(session, modelId, size)) return null;
+      limited += 1;
+      largest = Math.max(largest, session.capabilities?.limits?.maxJobTokens ?? 0);
+    }
+    if (limited === 0) return null;
+    const asked =
+      size.maxTokens === null
+        ? `about ${size.promptTokens} prompt tokens and no max_tokens, so up to the model's context length`
+        : `about ${size.promptTokens} prompt tokens plus max_tokens ${size.maxTokens}`;
+    return new HelexaError(
+      "invalid_request",
+      `This request may need more tokens than any neuron serving ${modelId} takes per job right now (${asked}; at most ${largest}). Lower max_tokens or shorten the prompt, or try again when more neurons serve the model.`,
+      { param: "max_tokens" },
+    );
+  }
+
   #someoneWaitsFor(modelId: string): boolean {
     return (this.#waitingFor.get(modelId) ?? 0) > 0;
   }
 
   #remove(waiter: Waiter): void {
+    const urgent = this.#priority.indexOf(waiter);
+    if (urgent >= 0) {
+      this.#priority.splice(urgent, 1);
+      this.#waiting--;
+      return;
+    }
     const line = this.#lines.get(waiter.accountId);
     if (!line) return;
     const index = line.indexOf(waiter);

@@ -79,11 +79,12 @@ export class NeuronRegistry {
   }
 
   /** The ready neuron with the model and the most free room; null when none serves it. */
-  pick(modelId: string): NeuronSession | null {
+  pick(modelId: string, accept?: (session: NeuronSession) => boolean): NeuronSession | null {
     let best: NeuronSession | null = null;
     let bestLoad = Number.POSITIVE_INFINITY;
     for (const session of this.serving(modelId)) {
       if (!session.ready || session.draining) continue; // draining: nothing new goes there
+      if (accept && !accept(session)) continue;
       const load = session.activeJobs / session.slots;
       if (load < bestLoad) {
         best = session;

@@ -76,8 +76,16 @@ export class NeuronSession {
     return this.capabilities?.models ?? [];
   }
 
+  /** Jobs at once: its slots, or fewer when its limits say so (a browser tab). */
   get slots(): number {
-    return this.capabilities?.slots ?? 1;
+    const capabilities = this.capabilities;
+    if (!capabilities) return 1;
+    return Math.min(capabilities.slots, capabilities.limits?.maxConcurrentJobs ?? capabilities.slots);
+  }
+
+  /** Takes over jobs from the token ids another neuron generated (`request.resume`). */
+  get canResume(): boolean {
+    return this.capabilities?.resume === true;
   }
 
   get activeJobs(): number {
@@ -171,11 +179,12 @@ export class NeuronSession {
     switch (message.type) {
       case "job.delta":
         if (!this.#firstTextAt.has(queue)) this.#firstTextAt.set(queue, performance.now());
-        queue.push(
-          message.usage
-            ? { type: "text-delta", text: message.text, usage: message.usage }
-            : { type: "text-delta", text: message.text },
-        );
+        queue.push({
+          type: "text-delta",
+          text: message.text,
+          ...(message.usage ? { usage: message.usage } : {}),
+          ...(message.tokens ? { tokens: message.tokens } : {}),
+        });
         break;
       case "job.end":
         this.#jobs.delete(message.jobId);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // Which neuron gets a job: a score from free slots, measured tokens/s, round trip and recent failures, over an index of free neurons per model.
 
+import { isBrowserNeuron, type JobSize, jobFits } from "./job-size.js";
 import type { NeuronSession } from "./neuron-session.js";
 
 /** What placement reads of one candidate neuron. */
@@ -99,7 +100,16 @@ export interface PlacementOptions {
   random?: () => number;
   /** Up to this many free neurons for a model are all scored; above it, the better of two sampled ones. */
   exactUpTo?: number;
+  /**
+   * A job that asks for more completion tokens than this, or sets no max_tokens, is long: it goes to a
+   * browser tab only when no native neuron serves its model, since a tab may close at any moment and a
+   * long job has the most to lose. Default 1024.
+   */
+  longJobTokens?: number;
 }
+
+/** The completion length above which a job is long (see `PlacementOptions.longJobTokens`). */
+export const defaultLongJobTokens = 1024;
 
 /** The neurons with a free slot for one model, in an array for O(1) sampling and a map for O(1) removal. */
 class FreePool {
@@ -144,11 +154,17 @@ export class Placement {
   readonly #free = new Map<string, FreePool>();
   /** The models each registered session is indexed under, as they were when it was indexed. */
   readonly #indexed = new Map<NeuronSession, readonly string[]>();
+  /** Per model, the registered native neurons not draining: while there is one, long jobs skip browser tabs. */
+  readonly #natives = new Map<string, number>();
+  /** The sessions counted in `#natives`, so a removal uncounts exactly what was counted. */
+  readonly #countedNative = new Set<NeuronSession>();
+  readonly #longJobTokens: number;
   #running = 0;
 
   constructor(options: PlacementOptions = {}) {
     this.#random = options.random ?? Math.random;
     this.#exactUpTo = Math.max(2, options.exactUpTo ?? 16);
+    this.#longJobTokens = options.longJobTokens ?? defaultLongJobTokens;
   }
 
   /** Jobs placed and not yet ended, on all neurons. */
@@ -166,6 +182,10 @@ export class Placement {
     const models = [...new Set(session.models.map((model) => model.id))];
     this.#indexed.set(session, models);
     if (this.inFlight(session) < session.slots) for (const model of models) this.#pool(model).add(session);
+    if (!isBrowserNeuron(session) && !session.draining) {
+      this.#countedNative.add(session);
+      for (const model of models) this.#natives.set(model, (this.#natives.get(model) ?? 0) + 1);
+    }
   }
 
   /** A session left the registry: it is offered no more jobs; its leases still release. */
@@ -174,22 +194,53 @@ export class Placement {
     if (!models) return;
     this.#indexed.delete(session);
     for (const model of models) this.#unpool(model, session);
+    if (this.#countedNative.delete(session)) {
+      for (const model of models) {
+        const natives = (this.#natives.get(model) ?? 1) - 1;
+        if (natives > 0) this.#natives.set(model, natives);
+        else this.#natives.delete(model);
+      }
+    }
   }
 
-  /** The best neuron with a free slot for the model, or null when none has one. */
-  choose(modelId: string): NeuronSession | null {
+  /** Whether a native neuron (not draining) serves the model, free or busy. */
+  nativeServes(modelId: string): boolean {
+    return this.#natives.has(modelId);
+  }
+
+  /** Long: more completion tokens than `longJobTokens`, or no max_tokens. */
+  isLong(size: JobSize): boolean {
+    return size.maxTokens === null || size.maxTokens > this.#longJobTokens;
+  }
+
+  /**
+   * Whether the session may take a job of this size at all, free slot aside: within its limits, and not
+   * a browser tab when the job is long and a native neuron serves the model (busy or not: the job then
+   * waits for it rather than risk a tab that may close).
+   */
+  eligible(session: NeuronSession, modelId: string, size: JobSize): boolean {
+    if (!jobFits(session, modelId, size)) return false;
+    return !(isBrowserNeuron(session) && this.isLong(size) && this.nativeServes(modelId));
+  }
+
+  /**
+   * The best neuron with a free slot for the model, or null when none has one. `accept` narrows the choice
+   * for one job (a neuron that can take over a failed job, one whose limits fit the job).
+   */
+  choose(modelId: string, accept?: (session: NeuronSession) => boolean): NeuronSession | null {
     const pool = this.#free.get(modelId);
     if (!pool) return null;
+    const usable = accept ? (session: NeuronSession) => available(session) && accept(session) : available;
     const items = pool.items;
     if (items.length > this.#exactUpTo) {
       const first = Math.floor(this.#random() * items.length);
       let second = Math.floor(this.#random() * (items.length - 1));
       if (second >= first) second++;
-      const pair = [items[first]!, items[second]!].filter(available);
-      const chosen = this.#best(pair);
+      const pair = [items[first]!, items[second]!].filter(usable);
+      const chosen = this.#best(pair, modelId);
       if (chosen) return chosen;
     }
-    return this.#best(items.filter(available));
+    return this.#best(items.filter(usable), modelId);
   }
 
   /** A job was placed on the session. */
@@ -214,13 +265,17 @@ export class Placement {
     }
   }
 
-  #best(sessions: readonly NeuronSession[]): NeuronSession | null {
+  #best(sessions: readonly NeuronSession[], modelId: string): NeuronSession | null {
     if (sessions.length === 0) return null;
     const index = bestCandidate(
       sessions.map((session) => ({
         slots: session.slots,
         inFlight: this.inFlight(session),
-        tokensPerSecond: session.stats.tokensPerSecond,
+        // Until its own jobs measure it, what the neuron measured itself (a tab, as it loaded the model).
+        tokensPerSecond:
+          session.stats.tokensPerSecond ??
+          session.models.find((model) => model.id === modelId)?.tokensPerSecond ??
+          null,
         roundTripMs: session.stats.roundTripMs,
         recentFailures: session.stats.recentFailures,
       })),

@@ -243,6 +243,28 @@ test("a stop string ends the answer before it, and its text is not sent", async 
   assert.ok(stopped.usage.completionTokens < 40);
 });
 
+test("deltas carry the ids of the tokens that spell them; a job resumed from any cut goes on with the same text and usage", async (t) => {
+  const target = ready(t);
+  if (!target || !vocabulary) return;
+  const request = chat("Tell me how the fabric carries a job.", { maxTokens: 40 });
+  const whole = await collect(target, request);
+  assert.equal(whole.end.type, "finish");
+  const deltas = whole.parts.filter((part) => part.type === "text-delta");
+  const tokens = deltas.flatMap((part) => part.tokens ?? []);
+  assert.ok(deltas.every((part) => part.tokens && part.tokens.length > 0));
+  assert.equal(vocabulary.detokenize(tokens as never[]), whole.text);
+  for (const cut of [1, Math.floor(deltas.length / 2), deltas.length - 1]) {
+    const before = deltas.slice(0, cut);
+    const resumed = await collect(target, {
+      ...request,
+      resume: { tokens: before.flatMap((part) => part.tokens ?? []) },
+    });
+    const sent = before.map((part) => part.text).join("");
+    assert.equal(sent + resumed.text, whole.text, `cut after ${cut} deltas`);
+    assert.deepEqual(resumed.end, whole.end, "same finish reason and the whole job's usage");
+  }
+});
+
 test("aborting mid-stream finishes as cancelled at once and frees the slot", async (t) => {
   const target = ready(t);
   if (!target) return;

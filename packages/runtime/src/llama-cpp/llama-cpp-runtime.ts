@@ -2,6 +2,7 @@
 // The node-llama-cpp runtime: checks and loads GGUF models, then streams generations on a fixed set of sequences.
 
 import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { readGgufHeader, validateLlamaModelHeader } from "@helexa/gguf";
 import { type FinishReason, type GenerationRequest, HelexaError, type Usage } from "@helexa/protocol";
@@ -24,12 +25,14 @@ import { z } from "zod";
 import {
   generateFromStream,
   type LanguageModelRuntime,
+  type LoadModelOptions,
   type ProgressEvent,
   RUNTIME_SPECIFICATION_VERSION,
   type RuntimeModel,
   type StreamOptions,
   type StreamPart,
 } from "../runtime.js";
+import { TokenAlignedText } from "../token-aligned-text.js";
 import { SlotPool } from "./slot-pool.js";
 import { StopSequenceFilter } from "./stop-sequence-filter.js";
 import { TokenTextDecoder } from "./token-text-decoder.js";
@@ -200,14 +203,29 @@ function preparePrompt(loaded: LoadedModel, request: GenerationRequest): Prepare
 }
 
 /**
+ * Evaluates the prompt, and the tokens of a job taken over from another neuron, in the batch shapes the first
+ * neuron used: the prompt in one batch, then each generated token alone. Other shapes can change
+ * floating-point results, and with them the greedy continuation. Returns what `evaluate` starts from.
+ */
+async function evaluateResumedTokens(
+  sequence: LlamaContextSequence,
+  prompt: Token[],
+  resumed: Token[],
+): Promise<Token[]> {
+  if (resumed.length === 0) return prompt;
+  await sequence.evaluateWithoutGeneratingNewTokens(prompt);
+  for (const token of resumed.slice(0, -1)) await sequence.evaluateWithoutGeneratingNewTokens([token]);
+  return resumed.slice(-1);
+}
+
+/**
  * Loads every model (checking each file's header first), then serves generations. Usage is exact:
  * promptTokens counts every token evaluated as the prompt, template and BOS included; completionTokens
  * counts every token sampled, including the end-of-generation token that ends a turn, as llama-server
  * does (it was computed like any other). A stop string's text is never sent.
  */
 export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Promise<LanguageModelRuntime> {
-  if (options.models.length === 0)
-    throw new HelexaError("invalid_request", "the llama-cpp runtime needs a model");
+  // No model at all is allowed: a neuron that cortex provisions starts empty and calls loadModel.
   const ids = new Set(options.models.map((model) => model.id));
   if (ids.size !== options.models.length)
     throw new HelexaError("invalid_request", "model ids must be unique");
@@ -237,44 +255,68 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
   });
 
   const loaded = new Map<string, LoadedModel>();
-  try {
-    for (const modelOptions of options.models) {
-      recentLog.length = 0;
-      let model: LlamaModel;
-      try {
-        model = await llama.loadModel({
-          modelPath: modelOptions.path,
-          onLoadProgress: (fraction) =>
-            options.onProgress?.({
-              phase: "load",
-              label: modelOptions.id,
-              fraction: Math.min(1, Math.max(0, fraction)),
-            }),
-        });
-      } catch (error) {
-        const detail = await loadFailureReason(recentLog);
-        throw new HelexaError(
-          "model_invalid",
-          `llama.cpp could not load model ${modelOptions.id} (${modelOptions.path}): ${detail ?? messageOf(error)}`,
-          { cause: error },
-        );
-      }
+  /** Each loaded model's file size, which a neuron counts against its memory budget. */
+  const fileSizes = new Map<string, number>();
+
+  /** Loads one checked model file and gives it its context and sequences. */
+  async function loadEntry(
+    modelOptions: LlamaCppModelOptions,
+    trainContext: number,
+    onProgress: ((event: ProgressEvent) => void) | undefined,
+  ): Promise<LoadedModel> {
+    recentLog.length = 0;
+    const sizeBytes = (await stat(modelOptions.path)).size;
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({
+        modelPath: modelOptions.path,
+        onLoadProgress: (fraction) =>
+          onProgress?.({
+            phase: "load",
+            label: modelOptions.id,
+            fraction: Math.min(1, Math.max(0, fraction)),
+            bytes: { done: Math.round(sizeBytes * Math.min(1, Math.max(0, fraction))), total: sizeBytes },
+          }),
+      });
+    } catch (error) {
+      const detail = await loadFailureReason(recentLog);
+      throw new HelexaError(
+        "model_invalid",
+        `llama.cpp could not load model ${modelOptions.id} (${modelOptions.path}): ${detail ?? messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    try {
       const contextLength =
-        modelOptions.contextLength ??
-        Math.min(trainContexts.get(modelOptions.id) ?? DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP);
+        modelOptions.contextLength ?? Math.min(trainContext, DEFAULT_CONTEXT_CAP);
       const context = await model.createContext({
         contextSize: contextLength,
         sequences: slots,
         threads,
       });
       const sequences = Array.from({ length: slots }, () => context.getSequence());
-      loaded.set(modelOptions.id, {
+      fileSizes.set(modelOptions.id, sizeBytes);
+      return {
         id: modelOptions.id,
         model,
         context,
         chatWrapper: resolveChatWrapper(model),
         sequences: new SlotPool(sequences),
-      });
+      };
+    } catch (error) {
+      await model.dispose().catch(() => {});
+      throw new HelexaError(
+        "model_invalid",
+        `llama.cpp could not make a context for model ${modelOptions.id}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  try {
+    for (const modelOptions of options.models) {
+      const trainContext = trainContexts.get(modelOptions.id) ?? DEFAULT_CONTEXT_CAP;
+      loaded.set(modelOptions.id, await loadEntry(modelOptions, trainContext, options.onProgress));
     }
   } catch (error) {
     await llama.dispose();
@@ -282,10 +324,14 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
   }
 
   const generations = new SlotPool(Array.from({ length: slots }, (_, index) => index));
-  const runtimeModels: RuntimeModel[] = [...loaded.values()].map((entry) => ({
-    id: entry.id,
-    contextLength: entry.context.contextSize,
-  }));
+  const describeModel = (entry: LoadedModel): RuntimeModel => {
+    const sizeBytes = fileSizes.get(entry.id);
+    return {
+      id: entry.id,
+      contextLength: entry.context.contextSize,
+      ...(sizeBytes === undefined ? {} : { sizeBytes }),
+    };
+  };
   let disposed = false;
 
   async function* doStream({
@@ -330,7 +376,8 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
       return;
     }
     const contextSize = entry.context.contextSize;
-    if (prompt.tokens.length === 0 || prompt.tokens.length >= contextSize) {
+    const resumed = (request.resume?.tokens ?? []) as Token[];
+    if (prompt.tokens.length === 0 || prompt.tokens.length + resumed.length >= contextSize) {
       yield {
         type: "error",
         error: new HelexaError(
@@ -372,10 +419,16 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
       // Each request starts from an empty sequence: reusing a cached prefix evaluates the prompt in other
       // batch shapes, which can change floating-point results and so break greedy determinism.
       await sequence.clearHistory();
-      usage = { promptTokens: prompt.tokens.length, completionTokens: 0 };
+      // A job taken over from another neuron counts the tokens it already generated as its own.
+      usage = { promptTokens: prompt.tokens.length, completionTokens: resumed.length };
       const { temperature = 1, topP = 1, seed, maxTokens } = request.sampling;
       const limit = Math.min(maxTokens ?? Number.POSITIVE_INFINITY, contextSize - prompt.tokens.length);
-      iterator = sequence.evaluate(prompt.tokens, {
+      if (resumed.length >= limit) {
+        yield { type: "finish", finishReason: "length", usage };
+        return;
+      }
+      const firstInput = await evaluateResumedTokens(sequence, prompt.tokens, resumed);
+      iterator = sequence.evaluate(firstInput, {
         temperature,
         topP,
         topK: extra.data.topK ?? 40,
@@ -383,10 +436,14 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
         ...(seed === undefined ? {} : { seed: seed >>> 0 }),
         yieldEogToken: true,
       });
-      const decoder = new TokenTextDecoder<Token>((tokens, previous) =>
-        entry.model.detokenize(tokens, false, previous),
+      const decoder = new TokenTextDecoder<Token>(
+        (tokens, previous) => entry.model.detokenize(tokens, false, previous),
+        resumed,
       );
       const filter = new StopSequenceFilter(prompt.stopTexts);
+      const aligned = new TokenAlignedText();
+      /** Tokens pushed to the decoder whose text it still holds. */
+      let undecoded: Token[] = [];
       let finishReason: FinishReason | null = null;
 
       while (finishReason === null) {
@@ -405,22 +462,34 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
         usage = { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens + 1 };
         const endsTurn = entry.model.isEogToken(token) || prompt.stopTokens.has(token);
         const lastToken = endsTurn || usage.completionTokens >= limit;
-        let text = "";
         let stopped = false;
         const feed = (piece: string) => {
           if (stopped) return;
           const step = filter.push(piece);
-          text += step.text;
+          aligned.released(step.text);
           stopped = step.stopped;
         };
-        if (!endsTurn) feed(decoder.push(token));
+        if (!endsTurn) {
+          const piece = decoder.push(token);
+          undecoded.push(token);
+          if (decoder.holding === 0) {
+            aligned.decoded(undecoded, piece);
+            undecoded = [];
+            feed(piece);
+          }
+        }
         if (lastToken) {
-          feed(decoder.flush());
-          if (!stopped) text += filter.flush();
+          const rest = decoder.flush();
+          aligned.decoded(undecoded, rest);
+          undecoded = [];
+          feed(rest);
+          if (!stopped) aligned.released(filter.flush());
         }
         if (stopped || endsTurn) finishReason = "stop";
         else if (lastToken) finishReason = "length";
-        if (text.length > 0) yield { type: "text-delta", text, usage };
+        const delta = finishReason === null ? aligned.take() : aligned.takeAll();
+        if (delta.text.length > 0)
+          yield { type: "text-delta", text: delta.text, usage, tokens: delta.tokens };
       }
       yield { type: "finish", finishReason, usage };
     } catch (error) {
@@ -436,14 +505,91 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
     }
   }
 
+  /** Generations per model, counted before doStream looks the model up, so an unload can wait for them. */
+  const running = new Map<string, number>();
+  const idleWaiters = new Map<string, Array<() => void>>();
+  const loading = new Map<string, Promise<RuntimeModel>>();
+  const unloading = new Map<string, Promise<void>>();
+
+  async function* countedStream(streamOptions: StreamOptions): AsyncIterable<StreamPart> {
+    const modelId = streamOptions.request.model;
+    running.set(modelId, (running.get(modelId) ?? 0) + 1);
+    try {
+      yield* doStream(streamOptions);
+    } finally {
+      const left = (running.get(modelId) ?? 1) - 1;
+      if (left > 0) running.set(modelId, left);
+      else {
+        running.delete(modelId);
+        const waiters = idleWaiters.get(modelId) ?? [];
+        idleWaiters.delete(modelId);
+        for (const resolve of waiters) resolve();
+      }
+    }
+  }
+
+  function loadModel(
+    modelOptions: LoadModelOptions,
+    onProgress?: (event: ProgressEvent) => void,
+  ): Promise<RuntimeModel> {
+    if (disposed)
+      return Promise.reject(new HelexaError("no_capacity", "the llama-cpp runtime has been shut down"));
+    const known = loaded.get(modelOptions.id);
+    if (known) return Promise.resolve(describeModel(known));
+    const pending = loading.get(modelOptions.id);
+    if (pending) return pending;
+    const load = (async () => {
+      await unloading.get(modelOptions.id);
+      const trainContext = await checkModelFile(modelOptions);
+      const entry = await loadEntry(modelOptions, trainContext, onProgress);
+      if (disposed) {
+        await entry.context.dispose().catch(() => {});
+        await entry.model.dispose().catch(() => {});
+        throw new HelexaError("no_capacity", "the llama-cpp runtime has been shut down");
+      }
+      loaded.set(entry.id, entry);
+      return describeModel(entry);
+    })().finally(() => loading.delete(modelOptions.id));
+    loading.set(modelOptions.id, load);
+    return load;
+  }
+
+  function unloadModel(modelId: string): Promise<void> {
+    const pending = unloading.get(modelId);
+    if (pending) return pending;
+    const unload = (async () => {
+      await loading.get(modelId)?.catch(() => {});
+      const entry = loaded.get(modelId);
+      if (!entry) return;
+      // Gone from models() and from new generations at once; its memory goes when the running ones end.
+      loaded.delete(modelId);
+      if (running.has(modelId)) {
+        await new Promise<void>((resolve) => {
+          const waiters = idleWaiters.get(modelId);
+          if (waiters) waiters.push(resolve);
+          else idleWaiters.set(modelId, [resolve]);
+        });
+      }
+      fileSizes.delete(modelId);
+      entry.sequences.close(new HelexaError("model_not_found", `model ${modelId} was unloaded`));
+      await entry.context.dispose().catch(() => {});
+      await entry.model.dispose().catch(() => {});
+    })().finally(() => unloading.delete(modelId));
+    unloading.set(modelId, unload);
+    return unload;
+  }
+
   const version = nodeLlamaCppVersion();
   const runtime: LanguageModelRuntime = {
     specificationVersion: RUNTIME_SPECIFICATION_VERSION,
     kind: "llama-cpp",
+    canResume: true,
     engine: `node-llama-cpp ${version} ${llama.gpu === false ? "cpu" : llama.gpu}`,
     slots,
-    models: () => runtimeModels,
-    doStream,
+    models: () => [...loaded.values()].map(describeModel),
+    doStream: countedStream,
+    loadModel,
+    unloadModel,
     doGenerate: (streamOptions) => generateFromStream(runtime, streamOptions),
     async [Symbol.asyncDispose]() {
       if (disposed) return;

@@ -15,9 +15,20 @@ const CONTEXT_TOKENS = 16;
  */
 export class TokenTextDecoder<Token = number> {
   private pending: Token[] = [];
-  private previous: Token[] = [];
+  private previous: Token[];
 
-  constructor(private readonly detokenize: Detokenize<Token>) {}
+  /** `previous`: tokens already decoded elsewhere (a job taken over from another neuron), for context. */
+  constructor(
+    private readonly detokenize: Detokenize<Token>,
+    previous: readonly Token[] = [],
+  ) {
+    this.previous = previous.slice(-CONTEXT_TOKENS);
+  }
+
+  /** Tokens pushed whose text is still held back, waiting for the rest of a character. */
+  get holding(): number {
+    return this.pending.length;
+  }
 
   push(token: Token): string {
     this.pending.push(token);
