@@ -256,6 +256,60 @@ describeOnEachBackend("Ledger", (backend) => {
     },
   );
 
+  backend.test(
+    "a job served by several neurons pays each operator its share of its own part, clamped parts shrinking in proportion",
+    async ({ db }) => {
+      await using ledger = new Ledger({ db });
+      const customer = await fundedAccount(db, ledger, 10 * credit);
+      const accounts = createAccountStore({ db });
+      const first = await accounts.createAccount({ name: "first operator" });
+      const second = await accounts.createAccount({ name: "second operator" });
+      const earned = async (accountId: string) =>
+        (await ledger.getBalance(accountId, { kind: "operator_earnings" })).balance;
+
+      const jobId = randomUUID();
+      await ledger.placeHold({ jobId, accountId: customer.id, amount: 2_000 });
+      const settlement = await ledger.settleHold({
+        jobId,
+        cost: 1_000,
+        operatorAccountId: second.id,
+        servedBy: [
+          { operatorAccountId: first.id, cost: 600 },
+          { operatorAccountId: null, cost: 100 },
+          { operatorAccountId: second.id, cost: 300 },
+        ],
+      });
+      assert.equal(settlement.cost, 1_000);
+      assert.equal(await earned(first.id), 420, "70% of its 600");
+      assert.equal(await earned(second.id), 210, "70% of its 300");
+      assert.equal(settlement.operatorAmount, 630);
+      assert.equal(
+        settlement.platformAmount,
+        370,
+        "the platform keeps the rest, and all of the part it served",
+      );
+
+      const clamped = randomUUID();
+      await ledger.placeHold({ jobId: clamped, accountId: customer.id, amount: 500 });
+      const cut = await ledger.settleHold({
+        jobId: clamped,
+        cost: 1_000,
+        operatorAccountId: null,
+        servedBy: [
+          { operatorAccountId: first.id, cost: 500 },
+          { operatorAccountId: first.id, cost: 500 },
+        ],
+      });
+      assert.equal(cut.cost, 500);
+      assert.equal(cut.operatorAmount, 350, "two parts of 250, one earnings account");
+      assert.equal(await earned(first.id), 420 + 350);
+      assert.deepEqual(await checkLedgerIntegrity({ db }), {
+        unbalancedTransactions: 0,
+        mismatchedBalances: 0,
+      });
+    },
+  );
+
   backend.test("a cost above the hold is clamped to the hold", async ({ db }) => {
     await using ledger = new Ledger({ db });
     const customer = await fundedAccount(db, ledger, 10 * credit);

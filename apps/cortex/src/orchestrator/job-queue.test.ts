@@ -137,4 +137,49 @@ describe("JobQueue", () => {
     assert.equal((await waiting).session.neuronId, "late");
     queue.close();
   });
+  it("a job moving after a failure goes before every waiting job, and only to a neuron it accepts", async () => {
+    const { registry, queue } = setUp();
+    const a = neuron("a");
+    const b = neuron("b");
+    registry.add(a);
+    registry.add(b);
+    const onA = await queue.acquire({ accountId: "x", modelId: "m", accept: (session) => session === a });
+    assert.equal(onA.session, a, "accept narrowed the choice to a");
+    const onB = await queue.acquire({ accountId: "y", modelId: "m" });
+    const order: string[] = [];
+    const waiting = queue.acquire({ accountId: "z", modelId: "m" }).then((lease) => {
+      order.push("waiting");
+      return lease;
+    });
+    const moving = queue
+      .acquire({ accountId: "x", modelId: "m", priority: true, accept: (session) => session !== a })
+      .then((lease) => {
+        order.push("moving");
+        return lease;
+      });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(queue.depth, 2);
+    onA.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(order, ["waiting"], "a's free slot goes to the waiting job: the moving one refuses a");
+    onB.release();
+    const moved = await moving;
+    assert.equal(moved.session, b);
+    assert.deepEqual(order, ["waiting", "moving"]);
+    assert.equal((await waiting).session, a);
+    assert.equal(queue.depth, 0);
+  });
+
+  it("a moving job is admitted when the queue is full", async () => {
+    const { registry, queue } = setUp({ maxWaiting: 1 });
+    registry.add(neuron("a"));
+    const busy = await queue.acquire({ accountId: "x", modelId: "m" });
+    const waiting = queue.acquire({ accountId: "y", modelId: "m" });
+    await assert.rejects(queue.acquire({ accountId: "z", modelId: "m" }), isRateLimited);
+    const moving = queue.acquire({ accountId: "x", modelId: "m", priority: true });
+    busy.release();
+    assert.equal((await moving).session.neuronId, "a", "the moving job went first");
+    (await moving).release();
+    assert.equal((await waiting).session.neuronId, "a");
+  });
 });
