@@ -104,7 +104,10 @@ class Helexa {
     environment: Record<string, string> = {},
   ) {
     const cli = fileURLToPath(import.meta.resolve("@helexa/cli/dist/main.js"));
-    this.child = spawn(process.execPath, [cli, ...args], {
+    // BENCH_CORTEX_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles cortex (NODE_OPTIONS refuses --cpu-prof).
+    const nodeArgs =
+      label === "cortex" ? (process.env.BENCH_CORTEX_NODE_ARGS ?? "").split(" ").filter(Boolean) : [];
+    this.child = spawn(process.execPath, [...nodeArgs, cli, ...args], {
       env: { ...process.env, HELEXA_LOG_LEVEL: "warn", ...environment },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -133,7 +136,11 @@ class Helexa {
     if (this.exited) return;
     const exited = once(this.child, "exit");
     this.child.kill("SIGINT");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    // A profiled cortex writes its profile as it exits: give it longer.
+    const timer = setTimeout(
+      () => this.child.kill("SIGKILL"),
+      process.env.BENCH_CORTEX_NODE_ARGS ? 120_000 : 10_000,
+    );
     await exited;
     clearTimeout(timer);
   }
