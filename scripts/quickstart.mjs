@@ -37,6 +37,9 @@ function ensureInstalled() {
 function build() {
   step("building (tsc -b)");
   run("npx", ["tsc", "-b"]);
+  // The /donate page's engine: esbuild bundles of the compiled browser neuron, and wllama's WebAssembly (a second).
+  step("bundling the browser neuron (esbuild)");
+  run("npm", ["run", "build", "--silent", "-w", "@helexa/browser-neuron"]);
   // turbo reuses the last build while the portal's sources and its packages are unchanged.
   step("building the portal (next build)");
   run("npx", ["turbo", "run", "build", "--filter=@helexa/portal", "--output-logs=errors-only"]);

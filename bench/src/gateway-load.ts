@@ -106,7 +106,7 @@ class Helexa {
     const cli = fileURLToPath(import.meta.resolve("@helexa/cli/dist/main.js"));
     // BENCH_CORTEX_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles cortex (NODE_OPTIONS refuses --cpu-prof).
     const nodeArgs =
-      label === "cortex" ? (process.env.BENCH_CORTEX_NODE_ARGS ?? "").split(" ").filter(Boolean) : [];
+      label === "helexa cortex" ? (process.env.BENCH_CORTEX_NODE_ARGS ?? "").split(" ").filter(Boolean) : [];
     this.child = spawn(process.execPath, [...nodeArgs, cli, ...args], {
       env: { ...process.env, HELEXA_LOG_LEVEL: "warn", ...environment },
       stdio: ["ignore", "pipe", "pipe"],

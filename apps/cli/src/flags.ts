@@ -194,6 +194,22 @@ export const flagSpecs: readonly FlagSpec[] = [
     commands: ["neuron", "up"],
   },
   {
+    name: "memory-budget",
+    configKey: "neuron.memoryBudgetBytes",
+    kind: "string",
+    value: "BYTES",
+    help: "most bytes of models loaded at once, e.g. 8GB (default: half the machine's memory)",
+    commands: ["neuron"],
+  },
+  {
+    name: "provisioning",
+    configKey: "neuron.provisioning",
+    kind: "string",
+    value: "on|off",
+    help: "load and unload models when cortex asks (default on; llama.cpp neurons)",
+    commands: ["neuron"],
+  },
+  {
     name: "upstream-url",
     configKey: "neuron.upstreamUrl",
     kind: "string",

@@ -60,10 +60,16 @@ test("cortex with no socket says what it needs; unknown commands and flags exit 
   assert.match(unknownFlag.stderr, /--modle/);
 });
 
-test("a neuron without a model or upstream is told so", () => {
-  const result = helexa(["neuron", "--cortex", "ws://127.0.0.1:1", "--token", "nt-hx-x"]);
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /needs --model PATH\|URL or --upstream-url URL/);
+test("a neuron without a model or upstream is told so, unless cortex may provision it", () => {
+  // With cortex to ask it for models (provisioning on, the default) it starts empty instead.
+  for (const args of [[], ["--cortex", "ws://127.0.0.1:1", "--token", "nt-hx-x", "--provisioning", "off"]]) {
+    const result = helexa(["neuron", ...args]);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /needs --model PATH\|URL or --upstream-url URL, or --cortex with provisioning on/,
+    );
+  }
 });
 
 test("the synthetic load-test runtime takes a positive rate and no model", () => {

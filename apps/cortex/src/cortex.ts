@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SocketAddress } from "@helexa/config";
-import type { Database, Ledger } from "@helexa/db";
+import { createModelCatalog, type Database, type Ledger } from "@helexa/db";
 import type { Logger } from "@helexa/log";
 import { createOpenAIHandler } from "@helexa/openai-http";
 import type { IceServer } from "@helexa/protocol";
@@ -13,11 +13,16 @@ import { createGatewayBackend, type GatewayStore } from "./gateway/gateway-backe
 import { registerFabricMetrics } from "./metrics/fabric-metrics.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createMetricsRegistry } from "./metrics/metrics-registry.js";
+import { createProvisioningMetrics } from "./metrics/provisioning-metrics.js";
 import { JobQueue } from "./orchestrator/job-queue.js";
 import { NeuronRegistry } from "./orchestrator/neuron-registry.js";
 import type { NeuronSession } from "./orchestrator/neuron-session.js";
 import { type NeuronIdentity, OrchestratorServer } from "./orchestrator/orchestrator-server.js";
+import { type CatalogModelSource, Provisioner } from "./orchestrator/provisioner.js";
+import { ProvisioningJobQueue } from "./orchestrator/provisioning-job-queue.js";
+import { followNeuronRevocations, type NeuronRevocationSource } from "./orchestrator/revocation-follower.js";
 import { createFabric } from "./portal/fabric.js";
+import { createModelFilesHandler } from "./portal/model-files.js";
 import { createPortalRequestListener, type NextRequestHandler } from "./portal/portal-server.js";
 import { createPortalServices, type PortalSettings } from "./portal/portal-services.js";
 
@@ -32,6 +37,13 @@ export interface CortexStore extends GatewayStore {
   flush(): Promise<void>;
   /** Micro-credits by ledger account kind, for `GET /metrics`; read at each scrape. */
   ledgerTotals?(): Promise<Record<string, number>>;
+  /**
+   * Revocations made through any cortex sharing the database; without it a revoked neuron leaves at once
+   * only when it is connected to the cortex that revoked it.
+   */
+  neuronRevocations?: NeuronRevocationSource;
+  /** Where a catalog model comes from, so a neuron can be asked to load it; without it nothing is provisioned. */
+  modelSource?(modelId: string): Promise<CatalogModelSource | null>;
 }
 
 export interface CortexOptions {
@@ -58,6 +70,11 @@ export interface PortalRoleOptions {
   settings: Omit<PortalSettings, "publicUrl"> & { publicUrl?: string };
   /** Next.js's handler for the pages; null serves the API alone and says the pages are not built. */
   pages: NextRequestHandler | null;
+  /**
+   * Where the catalog's model files are kept for browser tabs (`GET /models/<id>/file`), fetched from their
+   * source on first request; without it that route is not served.
+   */
+  modelsDir?: string;
 }
 
 export interface Cortex {
@@ -97,21 +114,36 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
   });
   const servers: Server[] = [];
   let orchestrator: OrchestratorServer | null = null;
+  let revocations: { close(): Promise<void> } | null = null;
   let orchestratorUrl: string | null = null;
   let gatewayUrl: string | null = null;
   let portalUrl: string | null = null;
   let closePortal: (() => Promise<void>) | null = null;
   // The gateway's path (hold, placement, metering) serves API keys and the portal's chat alike.
-  const queue = new JobQueue({
+  // Catalog models nobody serves are loaded on a neuron that takes models when a request names them.
+  const modelSource = store?.modelSource?.bind(store);
+  const provisioner = modelSource
+    ? new Provisioner({
+        registry,
+        catalog: modelSource,
+        log: log.child({ role: "orchestrator" }),
+        metrics: createProvisioningMetrics(metricsRegistry),
+      })
+    : null;
+  const queueOptions = {
     registry,
     maxWaiting: options.queue?.limit ?? 512,
     timeoutMs: (options.queue?.timeoutSeconds ?? 30) * 1000,
     recheckMs: 250,
-  });
+  };
+  const queue = provisioner
+    ? new ProvisioningJobQueue({ ...queueOptions, provisioner })
+    : new JobQueue(queueOptions);
   metrics.setQueueDepthSource(() => queue.depth);
   const backend = createGatewayBackend({
     registry,
     queue,
+    ...(provisioner ? { provisioner } : {}),
     store,
     metrics,
     log: log.child({ role: "gateway" }),
@@ -123,6 +155,9 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
         registry,
         authenticateNeuron: (token) => store.verifyNeuronToken(token),
         onCapabilities: (session) => store.onNeuronModels(session),
+        ...(provisioner
+          ? { onModelMessage: (session, message) => provisioner.onModelMessage(session, message) }
+          : {}),
         iceServers: options.iceServers ?? [],
         ...(options.iceBindAddress ? { iceBindAddress: options.iceBindAddress } : {}),
         ...(options.icePortRange ? { icePortRange: options.icePortRange } : {}),
@@ -130,6 +165,14 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
         metrics: metricsRegistry,
         log: log.child({ role: "orchestrator" }),
       });
+      // Listening before the first neuron can join: no revocation falls between its token check and this.
+      revocations = store.neuronRevocations
+        ? await followNeuronRevocations({
+            orchestrator,
+            source: store.neuronRevocations,
+            log: log.child({ role: "orchestrator" }),
+          })
+        : null;
       orchestratorUrl = await listen(orchestrator.server, options.orchestratorSocket, "ws");
       log.info("cortex.orchestrator_listening", { url: orchestratorUrl });
     }
@@ -170,7 +213,7 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
       const wired = createPortalServices({
         database: portal.database,
         ledger: portal.ledger,
-        fabric: orchestrator ? createFabric({ registry, backend }) : null,
+        fabric: orchestrator ? createFabric({ registry, backend, orchestrator }) : null,
         settings: { ...portal.settings, publicUrl: portal.settings.publicUrl ?? portalUrl },
         urls: { orchestrator: orchestratorUrl, gateway: gatewayUrl },
         log: log.child({ role: "portal" }),
@@ -185,6 +228,15 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
           ...(portal.settings.stripe?.webhookSecret
             ? { stripeWebhookSecret: portal.settings.stripe.webhookSecret }
             : {}),
+          ...(portal.modelsDir
+            ? {
+                modelFiles: createModelFilesHandler({
+                  catalog: createModelCatalog({ db: portal.database.db }),
+                  modelsDir: portal.modelsDir,
+                  log: log.child({ role: "portal" }),
+                }),
+              }
+            : {}),
           log: log.child({ role: "portal" }),
         }),
       );
@@ -192,6 +244,8 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
     }
   } catch (error) {
     queue.close();
+    provisioner?.close();
+    await revocations?.close();
     await orchestrator?.close();
     await Promise.all(servers.map(closeServer));
     await closePortal?.();
@@ -208,7 +262,9 @@ export async function startCortex(options: CortexOptions): Promise<Cortex> {
       // Close the gateway first so no new job starts (jobs still waiting for a neuron are answered 503),
       // then the neurons, then flush what the ledger holds.
       queue.close();
+      provisioner?.close();
       await Promise.all(servers.map(closeServer));
+      await revocations?.close();
       await orchestrator?.close();
       await backend.pendingSettlements();
       await closePortal?.();

@@ -6,11 +6,14 @@ import {
   createModelCatalog,
   createNeuronStore,
   type Database,
+  hashSecretToken,
   Ledger,
   ledgerTotals,
   recoverUnsettledJobs,
+  watchNeuronRevocations,
 } from "@helexa/db";
 import type { Logger } from "@helexa/log";
+import { defaultModel } from "@helexa/models";
 import type { CortexStore } from "./cortex.js";
 
 export interface DatabaseCortexStoreOptions {
@@ -61,6 +64,18 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
       };
     },
 
+    async modelSource(modelId) {
+      const model = await catalog.getModel(modelId);
+      if (!model) return null;
+      return {
+        id: model.id,
+        sourceUrl: model.sourceUrl,
+        sha256: model.sha256,
+        sizeBytes: model.sizeBytes,
+        contextLength: model.contextLength,
+      };
+    },
+
     async placeHold({ jobId, caller, model, amount }) {
       await ledger.placeHold({
         jobId,
@@ -85,7 +100,27 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
 
     async verifyNeuronToken(token) {
       const verified = await neurons.verifyNeuronToken(token);
-      return verified ? { neuronId: verified.neuronId, operatorAccountId: verified.accountId } : null;
+      return verified
+        ? {
+            neuronId: verified.neuronId,
+            operatorAccountId: verified.accountId,
+            // Its hash, not the token: enough to check it again after a missed revocation.
+            credential: hashSecretToken(token),
+          }
+        : null;
+    },
+
+    neuronRevocations: {
+      watch: (handlers) =>
+        watchNeuronRevocations(options.database, {
+          ...handlers,
+          onInvalidPayload: (payload) =>
+            options.log.warn("neuron.revocation_invalid", { payload: payload.slice(0, 200) }),
+        }),
+      findRevoked: (connected) =>
+        neurons.findRevokedNeurons(
+          connected.map((neuron) => ({ neuronId: neuron.neuronId, tokenHash: neuron.credential })),
+        ),
     },
 
     async onNeuronModels(session) {
@@ -98,6 +133,10 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
         if (await catalog.getModel(model.id)) continue;
         await catalog.upsertModel({
           id: model.id,
+          // The default model's file is known: browser tabs can fetch it from cortex (`/models/<id>/file`).
+          ...(model.id === defaultModel.id
+            ? { sourceUrl: defaultModel.url, sha256: defaultModel.sha256, sizeBytes: defaultModel.sizeBytes }
+            : {}),
           contextLength: model.contextLength,
           pricePromptPerMillion: prices.promptPerMillion,
           priceCompletionPerMillion: prices.completionPerMillion,

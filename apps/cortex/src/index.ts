@@ -36,5 +36,12 @@ export type { NeuronSession } from "./orchestrator/neuron-session.js";
 export { closeCodes, type NeuronIdentity } from "./orchestrator/orchestrator-server.js";
 export { Placement, type PlacementOptions, placementScore } from "./orchestrator/placement.js";
 export { type JobRecord, NeuronStats } from "./orchestrator/placement-stats.js";
+export {
+  type CatalogModelSource,
+  Provisioner,
+  type ProvisionerOptions,
+  type ProvisioningPlan,
+} from "./orchestrator/provisioner.js";
+export { ProvisioningJobQueue } from "./orchestrator/provisioning-job-queue.js";
 export type { NextRequestHandler } from "./portal/portal-server.js";
 export type { PortalSettings } from "./portal/portal-services.js";

@@ -10,6 +10,10 @@ import {
   decodeMessage,
   encodeMessage,
   HelexaError,
+  type ModelError,
+  type ModelLoad,
+  type ModelProgress,
+  type ModelUnload,
   type NeuronSessionMessage,
   PROTOCOL_VERSION,
 } from "@helexa/protocol";
@@ -26,6 +30,8 @@ export interface CortexLinkOptions {
   /** Called with the open data channel; the returned function runs when it closes. */
   onChannel: (peer: Peer) => void;
   onChannelLost: (reason: string) => void;
+  /** cortex asks for a model to be loaded or unloaded; without a handler the neuron answers model.error. */
+  onModelCommand?: (command: ModelLoad | ModelUnload) => void;
   iceBindAddress?: string;
   icePortRange?: { begin: number; end: number };
   log: Logger;
@@ -77,6 +83,11 @@ export class CortexLink {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /** Reports a model load's progress or failure to cortex; dropped while disconnected (cortex then forgets the load). */
+  sendModelMessage(message: ModelProgress | ModelError): void {
+    this.#sendSession(message);
   }
 
   async stop(): Promise<void> {
@@ -166,6 +177,14 @@ export class CortexLink {
       case "signal.description":
       case "signal.candidate":
         this.#peer?.handleSignal(message);
+        break;
+      case "model.load":
+      case "model.unload":
+        if (this.#options.onModelCommand) this.#options.onModelCommand(message);
+        else {
+          const error = new HelexaError("invalid_request", "this neuron does not load models on request");
+          this.#sendSession({ type: "model.error", modelId: message.modelId, error: error.toWire() });
+        }
         break;
     }
   }

@@ -3,5 +3,12 @@
 
 export { CortexLink, type CortexLinkOptions, type LinkState } from "./cortex-link.js";
 export { JobRunner, type JobRunnerOptions } from "./job-runner.js";
+export {
+  defaultMemoryBudgetBytes,
+  type ModelLoadProgress,
+  ModelManager,
+  type ModelManagerEvent,
+  type ModelManagerOptions,
+} from "./model-manager.js";
 export { type Neuron, type NeuronOptions, startNeuron } from "./neuron.js";
 export { createNeuronRuntime, modelIdOf, type NeuronRuntimeOptions } from "./neuron-runtime.js";

@@ -19,6 +19,8 @@ export interface NeuronRuntimeOptions {
   modelsDir: string;
   /** An OpenAI-compatible engine to front instead of a local model. */
   upstream?: { url: string; apiKey?: string };
+  /** Start llama.cpp with no model when none is named: cortex provisions models on request. */
+  startEmpty?: boolean;
   /** For load tests only: no model, the synthetic runtime at this many tokens/s per stream. */
   syntheticLoadTestTokensPerSecond?: number;
   threads?: number;
@@ -52,26 +54,31 @@ export async function createNeuronRuntime(options: NeuronRuntimeOptions): Promis
       ...(options.slots ? { slots: options.slots } : {}),
     });
   }
-  if (!options.model) {
+  if (!options.model && !options.startEmpty) {
     throw new HelexaError(
       "invalid_request",
       "the neuron needs a model (--model PATH|URL) or an upstream engine (--upstream-url)",
     );
   }
-  const path = await resolveModelSource(options.model, options.modelsDir, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onDownloadProgress ? { onProgress: options.onDownloadProgress } : {}),
-  });
+  const path = options.model
+    ? await resolveModelSource(options.model, options.modelsDir, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onDownloadProgress ? { onProgress: options.onDownloadProgress } : {}),
+      })
+    : null;
   // The native binding loads only when a local model is served, so upstream neurons never need it.
   const { createLlamaCppRuntime } = await import("@helexa/runtime/llama-cpp");
   return createLlamaCppRuntime({
-    models: [
-      {
-        id: options.modelId ?? modelIdOf(options.model, path),
-        path,
-        ...(options.contextLength ? { contextLength: options.contextLength } : {}),
-      },
-    ],
+    models:
+      options.model && path
+        ? [
+            {
+              id: options.modelId ?? modelIdOf(options.model, path),
+              path,
+              ...(options.contextLength ? { contextLength: options.contextLength } : {}),
+            },
+          ]
+        : [],
     ...(options.threads ? { threads: options.threads } : {}),
     gpu: options.gpu === "off" ? false : (options.gpu ?? "auto"),
     ...(options.slots ? { slots: options.slots } : {}),

@@ -10,11 +10,14 @@ import type { SocketAddress } from "@helexa/config";
 import type { Logger } from "@helexa/log";
 import type { Peer } from "@helexa/mesh";
 import { createOpenAIHandler } from "@helexa/openai-http";
+import type { ModelError, ModelLoad, ModelProgress, ModelUnload } from "@helexa/protocol";
+import { HelexaError } from "@helexa/protocol";
 import type { LanguageModelRuntime } from "@helexa/runtime";
 import { createControlServer } from "./control-server.js";
 import { CortexLink } from "./cortex-link.js";
 import { JobRunner } from "./job-runner.js";
 import { createLocalApiBackend } from "./local-api-backend.js";
+import { ModelManager, type ModelManagerEvent, type ModelManagerOptions } from "./model-manager.js";
 
 export interface NeuronOptions {
   name: string;
@@ -30,6 +33,17 @@ export interface NeuronOptions {
   apiSocket?: SocketAddress;
   /** A bearer key the api socket asks for; none by default, since it listens on loopback. */
   apiKey?: string;
+  /**
+   * Load and unload models when cortex asks, within a memory budget (the runtime must be able to: llama.cpp
+   * can). Without it, or with a runtime that cannot, the neuron serves only the models it started with.
+   */
+  provisioning?: Pick<
+    ModelManagerOptions,
+    "modelsDir" | "memoryBudgetBytes" | "contextLengthCap" | "download"
+  > & {
+    /** Progress, loads, failures and unloads, for a terminal's progress bars. */
+    onEvent?: (event: ModelManagerEvent) => void;
+  };
   software: string;
   log: Logger;
 }
@@ -38,6 +52,8 @@ export interface Neuron {
   readonly controlUrl: string | null;
   readonly apiUrl: string | null;
   readonly link: CortexLink | null;
+  /** What cortex provisions here; null when the neuron serves only the models it started with. */
+  readonly models: ModelManager | null;
   status(): Record<string, unknown>;
   /**
    * Tells cortex to place nothing more here and waits for the running jobs to end, for at most
@@ -69,6 +85,46 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
     log,
   });
 
+  const provisioning = options.provisioning;
+  const reportProgress = progressReporter((message) => link?.sendModelMessage(message));
+  const models =
+    provisioning && ModelManager.supports(runtime)
+      ? new ModelManager({
+          runtime,
+          modelsDir: provisioning.modelsDir,
+          memoryBudgetBytes: provisioning.memoryBudgetBytes,
+          neuronName: options.name,
+          ...(provisioning.contextLengthCap ? { contextLengthCap: provisioning.contextLengthCap } : {}),
+          ...(provisioning.download ? { download: provisioning.download } : {}),
+          log,
+          onEvent: (event) => {
+            if (event.type === "progress") reportProgress(event);
+            provisioning.onEvent?.(event);
+          },
+        })
+      : null;
+
+  const onModelCommand = (command: ModelLoad | ModelUnload) => {
+    const fail = (error: unknown) => {
+      const wire = HelexaError.is(error) ? error : new HelexaError("internal", String(error));
+      link?.sendModelMessage({ type: "model.error", modelId: command.modelId, error: wire.toWire() });
+    };
+    if (!models) {
+      fail(new HelexaError("invalid_request", `neuron ${options.name} does not load models on request`));
+      return;
+    }
+    if (command.type === "model.unload") {
+      models.unload(command.modelId).then(() => link?.announce(), fail);
+      return;
+    }
+    if (runner.draining) {
+      fail(new HelexaError("no_capacity", `neuron ${options.name} is shutting down and loads no models`));
+      return;
+    }
+    const { type: _type, ...load } = command;
+    models.load(load).then(() => link?.announce(), fail);
+  };
+
   const link = options.cortex
     ? new CortexLink({
         url: options.cortex.url,
@@ -89,7 +145,9 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
           },
           slots: runtime.slots,
           ...(runtime.canResume ? { resume: true } : {}),
+          ...(models ? { provisioning: true, memoryBudgetBytes: models.memoryBudgetBytes } : {}),
         }),
+        onModelCommand,
         onChannel: (peer) => {
           channel = peer;
           peer.onMessage((raw) => runner.handle(raw));
@@ -111,6 +169,15 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
     models: runtime.models(),
     activeJobs: runner.activeJobs,
     draining: runner.draining,
+    ...(models
+      ? {
+          provisioning: {
+            memoryBudgetBytes: models.memoryBudgetBytes,
+            usedBytes: models.usedBytes(),
+            loading: models.loading(),
+          },
+        }
+      : {}),
     ...counters,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   });
@@ -145,6 +212,7 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
     controlUrl,
     apiUrl,
     link,
+    models,
     status,
     async drain(timeoutMs) {
       link?.drain();
@@ -166,10 +234,32 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
       return drained;
     },
     async stop() {
+      models?.close();
       runner.abortAll("the neuron is shutting down");
       await link?.stop();
       await Promise.all(servers.map((server) => closeServer(server)));
     },
+  };
+}
+
+/** Progress for cortex: on each phase's start and end, and at most four times a second between. */
+function progressReporter(send: (message: ModelProgress | ModelError) => void) {
+  const last = new Map<string, { phase: string; at: number }>();
+  return (event: Extract<ModelManagerEvent, { type: "progress" }>) => {
+    const previous = last.get(event.modelId);
+    const now = performance.now();
+    const due =
+      !previous || previous.phase !== event.phase || event.fraction === 1 || now - previous.at >= 250;
+    if (!due) return;
+    if (event.fraction === 1 && event.phase === "load") last.delete(event.modelId);
+    else last.set(event.modelId, { phase: event.phase, at: now });
+    send({
+      type: "model.progress",
+      modelId: event.modelId,
+      phase: event.phase,
+      fraction: event.fraction === null ? null : Math.min(1, Math.max(0, event.fraction)),
+      bytes: event.bytes,
+    });
   };
 }
 

@@ -8,6 +8,7 @@ import {
   createModelCatalog,
   createNeuronStore,
   Ledger,
+  type ModelInput,
   openDatabase,
 } from "@helexa/db";
 import { TEST_MODEL_ID } from "./generated-model.js";
@@ -25,9 +26,13 @@ export async function seedFabric(options: {
   neuronNames: string[];
   /** Micro-credits per million tokens of the test model. */
   prices: { prompt: number; completion: number };
+  /** Where the test model's file comes from, for cortex to serve it to browser tabs. */
+  modelFile?: { sourceUrl: string; sha256: string; sizeBytes: number };
   credits: number;
   /** Each neuron registered to an operator account of its own (its earnings then show whose work it was). */
   operatorPerNeuron?: boolean;
+  /** More catalog entries (models with a source URL to provision, say), written in the same opening. */
+  catalog?: ModelInput[];
 }): Promise<SeededFabric> {
   const database = await openDatabase({ dataDir: join(options.home, "db") });
   try {
@@ -45,12 +50,15 @@ export async function seedFabric(options: {
       const neuron = await neuronStore.registerNeuron({ accountId: operator.id, name });
       neurons.push({ ...neuron, operatorAccountId: operator.id });
     }
-    await createModelCatalog({ db: database.db }).upsertModel({
+    const catalog = createModelCatalog({ db: database.db });
+    await catalog.upsertModel({
       id: TEST_MODEL_ID,
+      ...options.modelFile,
       contextLength: 2048,
       pricePromptPerMillion: options.prices.prompt,
       priceCompletionPerMillion: options.prices.completion,
     });
+    for (const model of options.catalog ?? []) await catalog.upsertModel(model);
     await using ledger = new Ledger({ db: database.db });
     await ledger.grantCredits({
       accountId: account.id,

@@ -15,6 +15,8 @@ const publicProcedures = new Set([
   "account.requestPasswordReset",
   "account.resetPassword",
   "chat.models",
+  // An anonymous visitor's tab donates too: rate-limited per address (donate-router.test.ts).
+  "donate.neuronToken",
   "stats.live",
 ]);
 

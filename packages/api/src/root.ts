@@ -5,6 +5,7 @@ import { accountRouter } from "./routers/account.js";
 import { adminRouter } from "./routers/admin.js";
 import { billingRouter } from "./routers/billing.js";
 import { chatRouter } from "./routers/chat.js";
+import { donateRouter } from "./routers/donate.js";
 import { keysRouter } from "./routers/keys.js";
 import { operatorRouter } from "./routers/operator.js";
 import { statsRouter } from "./routers/stats.js";
@@ -15,6 +16,7 @@ export const appRouter = router({
   account: accountRouter,
   keys: keysRouter,
   chat: chatRouter,
+  donate: donateRouter,
   billing: billingRouter,
   usage: usageRouter,
   operator: operatorRouter,

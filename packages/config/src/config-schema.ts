@@ -43,6 +43,33 @@ function port() {
   );
 }
 
+const byteUnits: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** "8GB", "7.5GiB", "500MB" or a plain count: decimal units as disks and model pages give them, binary ones with "i". */
+function bytesFromString(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = byteUnits[match?.[2]?.toLowerCase() ?? "?"];
+  if (!match || unit === undefined) return value;
+  return Math.round(Number(match[1]) * unit);
+}
+
+function byteSize() {
+  const error = "must be a number of bytes, such as 8000000000, 8GB or 7.5GiB";
+  return z.preprocess(bytesFromString, z.number({ error }).int({ error }).min(1, { error }));
+}
+
 function booleanValue() {
   return z.preprocess(booleanFromString, z.boolean({ error: "must be true or false" }));
 }
@@ -148,6 +175,12 @@ export const configSchema = z.object({
     queueTimeoutSeconds: positiveInteger(),
     /** The address users and neurons reach cortex at, when it differs from the sockets (a proxy, a domain). */
     publicUrl: urlValue(["http:", "https:"], "https://helexa.example.com").optional(),
+    /**
+     * Where cortex keeps the catalog's model files it serves to browser tabs (`GET /models/<id>/file` on
+     * the portal socket), fetched from each model's source URL on first request. `helexa up` shares the
+     * neuron's models dir, so the default model is there already.
+     */
+    modelsDir: pathValue(),
   }),
   ice: z
     .object({
@@ -205,6 +238,10 @@ export const configSchema = z.object({
       .optional(),
     /** On SIGTERM the neuron finishes its running jobs for at most this long, then cancels the rest and exits. */
     drainTimeoutSeconds: positiveInteger(),
+    /** Load and unload models when cortex asks (llama.cpp neurons); off serves only the model it started with. */
+    provisioning: booleanValue(),
+    /** The most bytes of model files loaded at once; half the machine's memory when absent. */
+    memoryBudgetBytes: byteSize().optional(),
   }),
   ledger: z.object({
     /** The part of what a customer pays that goes to the neuron's operator. */

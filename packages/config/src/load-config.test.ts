@@ -67,16 +67,21 @@ describe("loadConfig defaults", () => {
     assert.equal(config.log.level, "info");
     assert.deepEqual(config.ice.servers, []);
     // Only the queue's bounds, no socket: no cortex role is on.
-    assert.deepEqual(config.cortex, { queueLimit: 512, queueTimeoutSeconds: 30 });
+    assert.deepEqual(config.cortex, {
+      queueLimit: 512,
+      queueTimeoutSeconds: 30,
+      modelsDir: join(home, "models"),
+    });
     assert.equal(config.database.url, undefined);
     assert.deepEqual(warnings, []);
   });
 
   it("adds the cortex sockets of `helexa up` when asked", () => {
-    const { config } = load({ includeUpDefaults: true });
+    const { config, home } = load({ includeUpDefaults: true });
     assert.deepEqual(config.cortex, {
       queueLimit: 512,
       queueTimeoutSeconds: 30,
+      modelsDir: join(home, "models"),
       orchestratorSocket: "127.0.0.1:8040",
       gatewaySocket: "127.0.0.1:8080",
       portalSocket: "127.0.0.1:8091",

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, ilike, isNull, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
+import { announceNeuronRevocation } from "./neuron-revocations.js";
 import type { DrizzleDatabase, DrizzleExecutor, DrizzleTransaction } from "./open-database.js";
 import {
   type AccountRole,
@@ -182,6 +183,8 @@ export function createAccountStore(options: { db: DrizzleDatabase }): AccountSto
             .update(authSessions)
             .set({ endedAt: new Date() })
             .where(and(eq(authSessions.accountId, input.accountId), isNull(authSessions.endedAt)));
+          // Its neurons' tokens stop verifying; every cortex closes their sessions on commit.
+          await announceNeuronRevocation(tx, { reason: "account_suspended", accountId: input.accountId });
         }
         return true;
       });

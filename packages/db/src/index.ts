@@ -36,6 +36,11 @@ export {
   type ConversationSummary,
   createConversationStore,
 } from "./conversation-store.js";
+export type {
+  DatabaseNotifications,
+  NotificationHandlers,
+  NotificationSubscription,
+} from "./database-notifications.js";
 export {
   createJobStore,
   type Job,
@@ -57,6 +62,14 @@ export type {
   Settlement,
 } from "./ledger-types.js";
 export { createModelCatalog, type Model, type ModelCatalog, type ModelInput } from "./model-catalog.js";
+export {
+  announceNeuronRevocation,
+  type NeuronRevocation,
+  type NeuronRevocationHandlers,
+  neuronRevocationChannel,
+  neuronRevocationSchema,
+  watchNeuronRevocations,
+} from "./neuron-revocations.js";
 export {
   createNeuronStore,
   type NeuronRecord,

@@ -21,6 +21,7 @@ describeOnEachBackend("NeuronStore", (backend) => {
     assert.deepEqual(await store.verifyNeuronToken(token), {
       neuronId,
       accountId: operator.id,
+      kind: "native",
       name: "gpu-box",
     });
     assert.equal(await store.verifyNeuronToken(token.replace("nt-hx-", "sk-hx-")), null);
@@ -63,4 +64,52 @@ describeOnEachBackend("NeuronStore", (backend) => {
     assert.deepEqual((await store.listNeurons(operator.id))[0]?.lastCapabilities, replaced);
     assert.equal(await store.saveCapabilities({ neuronId: "no-such-neuron", capabilities }), false);
   });
+
+  backend.test(
+    "an anonymous donor's browser tab verifies with no operator; its creations are counted per address",
+    async ({ db }) => {
+      await using store = createNeuronStore({ db });
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      const anonymous = await store.registerNeuron({
+        accountId: null,
+        name: "browser tab",
+        kind: "browser",
+        createdFromAddress: "198.51.100.7",
+      });
+      assert.deepEqual(await store.verifyNeuronToken(anonymous.token), {
+        neuronId: anonymous.neuronId,
+        accountId: null,
+        kind: "browser",
+        name: "browser tab",
+      });
+      await store.registerNeuron({
+        accountId: null,
+        name: "browser tab",
+        kind: "browser",
+        createdFromAddress: "198.51.100.7",
+      });
+      await store.registerNeuron({
+        accountId: null,
+        name: "browser tab",
+        kind: "browser",
+        createdFromAddress: "203.0.113.9",
+      });
+      const donor = await createAccountStore({ db }).createAccount({ name: "donor" });
+      await store.registerNeuron({ accountId: donor.id, name: "my tab", kind: "browser" });
+      await store.registerNeuron({ accountId: donor.id, name: "box" });
+      const since = { since: hourAgo };
+      assert.equal(await store.countBrowserNeuronsSince({ ...since, anonymousAddress: "198.51.100.7" }), 2);
+      assert.equal(await store.countBrowserNeuronsSince({ ...since, anonymousAddress: "203.0.113.9" }), 1);
+      assert.equal(await store.countBrowserNeuronsSince({ ...since, accountId: donor.id }), 1);
+      assert.equal(
+        await store.countBrowserNeuronsSince({ since: new Date(Date.now() + 60_000), accountId: donor.id }),
+        0,
+      );
+      // Only a browser tab may go without an operator: the database refuses a native one too.
+      await assert.rejects(store.registerNeuron({ accountId: null, name: "box" }), /only a browser neuron/);
+      await assert.rejects(
+        db.insert(neurons).values({ id: "x", accountId: null, name: "box", prefix: "p", tokenHash: "h" }),
+      );
+    },
+  );
 });

@@ -60,9 +60,10 @@ export interface AdminNeuron {
   id: string;
   name: string;
   prefix: string;
-  accountId: string;
+  /** Null for an anonymous donor's browser tab, which has no owner. */
+  accountId: string | null;
   ownerEmail: string | null;
-  ownerName: string;
+  ownerName: string | null;
   createdAt: Date;
   lastSeenAt: Date | null;
   revokedAt: Date | null;
@@ -312,7 +313,8 @@ export function createPortalQueries(options: { db: DrizzleDatabase }): PortalQue
           revokedAt: neurons.revokedAt,
         })
         .from(neurons)
-        .innerJoin(accounts, eq(accounts.id, neurons.accountId))
+        // An anonymous donor's browser tab has no account: listed, with no owner.
+        .leftJoin(accounts, eq(accounts.id, neurons.accountId))
         .orderBy(desc(neurons.createdAt), desc(neurons.id))
         .limit(input.limit)
         .offset(input.offset);

@@ -221,14 +221,22 @@ export const apiKeys = pgTable(
   ],
 );
 
+export const neuronKinds = ["native", "browser"] as const;
+export type NeuronKind = (typeof neuronKinds)[number];
+
 export const neurons = pgTable(
   "neurons",
   {
     id: text("id").primaryKey(),
-    /** The operator: the account that earns for this neuron's work. */
-    accountId: text("account_id")
-      .notNull()
-      .references(() => accounts.id, { onDelete: "cascade" }),
+    /**
+     * The operator: the account that earns for this neuron's work. Null for an anonymous donor's browser
+     * tab: the platform keeps its share.
+     */
+    accountId: text("account_id").references(() => accounts.id, { onDelete: "cascade" }),
+    /** "browser": a portal tab serving jobs (a /donate page), which may vanish at any moment. */
+    kind: text("kind", { enum: neuronKinds }).notNull().default("native"),
+    /** The address an anonymous tab's token was made for, to rate-limit their creation per address. */
+    createdFromAddress: text("created_from_address"),
     name: text("name").notNull(),
     prefix: text("prefix").notNull(),
     tokenHash: text("token_hash").notNull().unique(),
@@ -238,7 +246,14 @@ export const neurons = pgTable(
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
   },
-  (table) => [index("neurons_account_index").on(table.accountId)],
+  (table) => [
+    index("neurons_account_index").on(table.accountId),
+    check("neurons_kind_check", sql`${table.kind} in ('native', 'browser')`),
+    check("neurons_operator_check", sql`${table.accountId} is not null or ${table.kind} = 'browser'`),
+    index("neurons_anonymous_address_index")
+      .on(table.createdFromAddress, table.createdAt)
+      .where(sql`${table.accountId} is null`),
+  ],
 );
 
 export const models = pgTable(

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HelexaError } from "@helexa/protocol";
-import { createFrameDecoder, encodeFrames } from "./message-framing.js";
+import { createFrameDecoder, encodeFrames, utf8ByteLength } from "./message-framing.js";
 
 function isProtocolViolation(pattern: RegExp) {
   return (error: unknown) =>
@@ -26,7 +26,7 @@ test("a large message splits into flagged fragments that reassemble, multibyte c
   const decoder = createFrameDecoder({ maxMessageSize: 1_000_000 });
   const results: Array<string | null> = [];
   for (const frame of frames) {
-    assert.ok(Buffer.isBuffer(frame));
+    assert.ok(frame instanceof Uint8Array);
     assert.ok(frame.length <= 1000);
     results.push(decoder.decode(frame));
   }
@@ -58,4 +58,10 @@ test("the decoder refuses a text frame between fragments, an unknown flag, and o
   const smallText = createFrameDecoder({ maxMessageSize: 10 });
   assert.equal(smallText.decode("0123456789"), "0123456789");
   assert.throws(() => smallText.decode("€€€€"), isProtocolViolation(/12 bytes or more/));
+});
+
+test("the UTF-8 size is counted as Node counts it, lone surrogates included", () => {
+  for (const text of ["", "ascii", "héllo", "€", "😀", "a€😀", "\ud800", "x\udc00y", "\ud83d"]) {
+    assert.equal(utf8ByteLength(text), Buffer.byteLength(text, "utf8"), JSON.stringify(text));
+  }
 });

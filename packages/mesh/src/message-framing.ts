@@ -7,28 +7,54 @@
 //   message's UTF-8 bytes. The fragments of one message are sent back to back, and the channel is
 //   reliable and ordered, so they arrive contiguous; a text frame between them is a protocol error.
 // Small messages (all job traffic) therefore go as plain text with no overhead at all.
+//
+// Only web-platform APIs here (TextEncoder, Uint8Array), no Node's Buffer: a browser tab bundles this
+// file through `@helexa/mesh/framing`, which must not pull in node-datachannel.
 
 import { HelexaError } from "@helexa/protocol";
 
 const MORE_FOLLOWS = 1;
 const LAST_FRAGMENT = 0;
 
+const encoder = new TextEncoder();
+// fatal: a message whose bytes are not UTF-8 is refused, not silently patched with U+FFFD.
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
 /** The frames for one message: a single text frame when it fits, else binary fragments. */
-export function encodeFrames(message: string, options: { frameSize: number }): Array<string | Buffer> {
+export function encodeFrames(message: string, options: { frameSize: number }): Array<string | Uint8Array> {
   const { frameSize } = options;
-  // Three bytes per UTF-16 unit is the UTF-8 worst case: the common small message skips the byte count.
-  if (message.length * 3 <= frameSize || Buffer.byteLength(message, "utf8") <= frameSize) return [message];
-  const bytes = Buffer.from(message, "utf8");
+  // Three bytes per UTF-16 unit is the UTF-8 worst case: the common small message skips the encoding.
+  if (message.length * 3 <= frameSize) return [message];
+  const bytes = encoder.encode(message);
+  if (bytes.length <= frameSize) return [message];
   const sliceSize = frameSize - 1;
-  const frames: Buffer[] = [];
+  const frames: Uint8Array[] = [];
   for (let offset = 0; offset < bytes.length; offset += sliceSize) {
     const end = Math.min(offset + sliceSize, bytes.length);
-    const frame = Buffer.allocUnsafe(1 + end - offset);
+    const frame = new Uint8Array(1 + end - offset);
     frame[0] = end === bytes.length ? LAST_FRAGMENT : MORE_FOLLOWS;
-    bytes.copy(frame, 1, offset, end);
+    frame.set(bytes.subarray(offset, end), 1);
     frames.push(frame);
   }
   return frames;
+}
+
+/** The UTF-8 size of a string, counted without encoding it. */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        index++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 export interface FrameDecoder {
@@ -38,7 +64,7 @@ export interface FrameDecoder {
 
 export function createFrameDecoder(options: { maxMessageSize: number }): FrameDecoder {
   const { maxMessageSize } = options;
-  let fragments: Buffer[] = [];
+  let fragments: Uint8Array[] = [];
   let pendingBytes = 0;
 
   function tooLarge(size: number): HelexaError {
@@ -58,7 +84,7 @@ export function createFrameDecoder(options: { maxMessageSize: number }): FrameDe
           );
         }
         if (frame.length * 3 > maxMessageSize) {
-          const size = Buffer.byteLength(frame, "utf8");
+          const size = utf8ByteLength(frame);
           if (size > maxMessageSize) throw tooLarge(size);
         }
         return frame;
@@ -72,12 +98,22 @@ export function createFrameDecoder(options: { maxMessageSize: number }): FrameDe
       }
       pendingBytes += frame.length - 1;
       if (pendingBytes > maxMessageSize) throw tooLarge(pendingBytes);
-      fragments.push(Buffer.from(frame.buffer, frame.byteOffset + 1, frame.length - 1));
+      // A view, not a copy: the caller hands over each frame and does not reuse it.
+      fragments.push(frame.subarray(1));
       if (flag === MORE_FOLLOWS) return null;
-      const message = Buffer.concat(fragments, pendingBytes).toString("utf8");
+      const whole = new Uint8Array(pendingBytes);
+      let offset = 0;
+      for (const fragment of fragments) {
+        whole.set(fragment, offset);
+        offset += fragment.length;
+      }
       fragments = [];
       pendingBytes = 0;
-      return message;
+      try {
+        return decoder.decode(whole);
+      } catch {
+        throw new HelexaError("protocol_violation", "a fragmented message is not valid UTF-8");
+      }
     },
   };
 }

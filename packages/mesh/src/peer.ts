@@ -32,8 +32,10 @@ export interface CreatePeerOptions {
   /** Gather ICE candidates on this address only, e.g. 127.0.0.1 for a machine-local fabric. */
   bindAddress?: string;
   /**
-   * "relay" uses TURN relay candidates only: every byte then passes the TURN server, which hides both
-   * ends' addresses from each other and is the one path through the strictest NATs. Default "all".
+   * "relay" signals TURN relay candidates only, the one path through the strictest NATs. It does not
+   * hide this end's address: libjuice still sends connectivity checks from its host socket
+   * (libdatachannel#1587), so where that address reaches the other end's relay, the pair uses it.
+   * Default "all".
    */
   iceTransportPolicy?: "all" | "relay";
   portRange?: { begin: number; end: number };

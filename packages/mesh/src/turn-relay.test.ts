@@ -89,9 +89,10 @@ test("with relay-only ICE the data channel opens through the TURN server and car
   assert.ok(candidates.length > 0, "candidates were signalled");
   for (const { candidate } of candidates)
     assert.match(candidate, / typ relay /, `only relay candidates: ${candidate}`);
-  for (const peer of [pair.offerer, pair.answerer]) {
-    assert.deepEqual(peer.stats().candidatePair, { local: "relay", remote: "relay" });
-  }
+  // Which pair carries the channel is not asserted here: libdatachannel's relay policy only keeps
+  // non-relay candidates out of the signalling, and libjuice still sends checks from its host socket
+  // (libdatachannel#1587, libjuice#345), which on one loopback reach the other end directly. The
+  // namespace test (turn-relay-namespaces.test.ts), where only the TURN server is reachable, asserts it.
   const received: string[] = [];
   const done = new Promise<void>((resolve) => {
     pair.answerer.onMessage((message) => {

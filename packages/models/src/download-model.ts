@@ -2,7 +2,7 @@
 // Fetching a model file by URL: resumable through a .part file, verified by SHA-256, quick to give up when unreachable.
 
 import { createHash } from "node:crypto";
-import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, rename, stat, statfs, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HelexaError } from "@helexa/protocol";
@@ -86,6 +86,9 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
 
   await mkdir(dirname(destination), { recursive: true });
   const partPath = `${destination}.part`;
+  if (options.expectedSize !== undefined) {
+    await checkFreeSpace(destination, options.expectedSize - (await sizeOf(partPath)));
+  }
   const state: DownloadState = {
     partPath,
     part: emptyHash(),
@@ -104,7 +107,10 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
       outcome = await attempt({ url, options, state, meter });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      if (HelexaError.is(error) && error.code === "checksum_mismatch") await unlink(partPath).catch(() => {});
+      // Neither a wrong file nor one cut short by a full disk is worth resuming: nothing half-written stays.
+      if (HelexaError.is(error) && (error.code === "checksum_mismatch" || isDiskFull(error))) {
+        await unlink(partPath).catch(() => {});
+      }
       if (!(error instanceof RetryableFailure)) throw error;
       // A download that keeps moving is worth continuing however often the connection drops.
       if (state.receivedBytes > receivedBefore) failures = 0;
@@ -332,6 +338,12 @@ async function attempt(context: AttemptContext): Promise<AttemptOutcome> {
         if (chunk.done) break;
         restartTimer();
         const bytes: Uint8Array = chunk.value;
+        if (state.totalBytes !== null && state.part.bytes + bytes.byteLength > state.totalBytes) {
+          throw new HelexaError(
+            "checksum_mismatch",
+            `${url.host} sends more than the ${state.totalBytes} bytes expected of ${fileNameOf(options.destination)}`,
+          );
+        }
         await writeAll(file, bytes, partPath);
         state.part.hash.update(bytes);
         state.part.bytes += bytes.byteLength;
@@ -357,19 +369,67 @@ async function attempt(context: AttemptContext): Promise<AttemptOutcome> {
   }
 }
 
+/** Errors of a write that found no room: a full disk, a quota, or a file size limit (RLIMIT_FSIZE). */
+const diskFullCodes = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+
+/** Whether a download failed for want of room, which leaves nothing behind to resume. */
+export function isDiskFull(error: unknown): boolean {
+  if (!HelexaError.is(error) || error.code !== "download_failed") return false;
+  return diskFullCodes.has((error.cause as NodeJS.ErrnoException | undefined)?.code ?? "");
+}
+
 async function writeAll(
   file: Awaited<ReturnType<typeof open>>,
   bytes: Uint8Array,
   partPath: string,
 ): Promise<void> {
+  let written = 0;
   try {
-    await file.write(bytes);
+    // A write may take only part of the buffer (a file size limit reached), and says so only by its count.
+    while (written < bytes.byteLength) {
+      const { bytesWritten } = await file.write(bytes, written, bytes.byteLength - written);
+      written += bytesWritten;
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (diskFullCodes.has(code)) {
+      throw new HelexaError(
+        "download_failed",
+        `no room to write ${fileNameOf(partPath)} in ${dirname(partPath)}: ${
+          code === "EFBIG" ? "the file size limit was reached" : "the disk is full"
+        } (${code})`,
+        { cause: error },
+      );
+    }
     throw new HelexaError("download_failed", `could not write ${partPath}: ${code || String(error)}`, {
       cause: error,
     });
   }
+}
+
+/** Refuses before fetching a byte when the disk cannot hold the file; where statfs is missing, writing finds out. */
+async function checkFreeSpace(destination: string, neededBytes: number): Promise<void> {
+  if (neededBytes <= 0) return;
+  let freeBytes: number;
+  try {
+    const info = await statfs(dirname(destination));
+    freeBytes = Number(info.bavail) * Number(info.bsize);
+  } catch {
+    return;
+  }
+  if (freeBytes >= neededBytes) return;
+  const error = Object.assign(new Error("not enough free space"), { code: "ENOSPC" });
+  throw new HelexaError(
+    "download_failed",
+    `no room for ${fileNameOf(destination)} in ${dirname(destination)}: it needs ${describeBytes(neededBytes)} more, the disk has ${describeBytes(freeBytes)} free (ENOSPC)`,
+    { cause: error },
+  );
+}
+
+function describeBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${Math.ceil(bytes / 1e3)} kB`;
 }
 
 /** A server whose size differs from the catalog's serves another file; better said before fetching it. */

@@ -42,12 +42,13 @@ export async function resolveModelSource(
 }
 
 async function download(url: string, modelsDir: string, options: ResolveModelSourceOptions): Promise<string> {
-  const fileName = fileNameFromUrl(url);
+  const fileName = modelFileNameFromUrl(url);
   const result = await downloadModel({ ...options, url, destination: join(modelsDir, fileName) });
   return result.path;
 }
 
-function fileNameFromUrl(url: string): string {
+/** The file a model URL is stored as in the models dir: the URL's last path segment. */
+export function modelFileNameFromUrl(url: string): string {
   let name = "";
   try {
     name = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");

@@ -142,6 +142,18 @@ export const registerNeuronInputSchema = z.object({
     .max(80, { error: "use at most 80 characters" }),
 });
 
+/** A /donate tab asks for its neuron token, handing back the one it kept, if any, to reuse it. */
+export const browserNeuronTokenInputSchema = z.object({
+  token: z.string().trim().max(200).optional(),
+  name: z
+    .string()
+    .trim()
+    .min(1, { error: "name the neuron" })
+    .max(80, { error: "use at most 80 characters" })
+    .optional(),
+});
+export type BrowserNeuronTokenInput = z.infer<typeof browserNeuronTokenInputSchema>;
+
 export const modelIdSchema = z
   .string()
   .trim()

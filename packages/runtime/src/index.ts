@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // The runtime interface and the runtimes that need no native binding.
 
+export { JobRunner, type JobRunnerLog, type JobRunnerOptions } from "./job-runner.js";
 export { createOpenAIUpstreamRuntime, type OpenAIUpstreamRuntimeOptions } from "./openai-upstream.js";
 export {
   type GenerateResult,

@@ -48,6 +48,8 @@ export async function startCortexFromConfig(
     portalAuthSecret?: string;
     /** `up` builds the portal's pages when they are missing; `helexa cortex` serves the API alone then. */
     buildPortalIfMissing?: boolean;
+    /** Where browser tabs' model files are kept, when not `cortex.modelsDir` (`up` shares its neuron's). */
+    modelsDir?: string;
   } = {},
 ): Promise<{ cortex: Cortex; database: Database | null }> {
   const orchestratorSocket = socketOf(config.cortex.orchestratorSocket);
@@ -85,6 +87,7 @@ export async function startCortexFromConfig(
             ledger: store.ledger,
             authSecret: portalAuthSecret,
             build: options.buildPortalIfMissing ?? false,
+            modelsDir: options.modelsDir ?? config.cortex.modelsDir,
             log,
           })
         : undefined;
@@ -115,6 +118,7 @@ async function portalRole(options: {
   ledger: Ledger;
   authSecret: string;
   build: boolean;
+  modelsDir: string;
   log: Logger;
 }): Promise<PortalRoleOptions> {
   const { portal, cortex } = options.config;
@@ -138,6 +142,7 @@ async function portalRole(options: {
     database: options.database,
     ledger: options.ledger,
     pages,
+    modelsDir: options.modelsDir,
     settings: {
       authSecret: options.authSecret,
       ...(cortex.publicUrl ? { publicUrl: cortex.publicUrl.replace(/\/$/, "") } : {}),

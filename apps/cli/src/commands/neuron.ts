@@ -3,14 +3,22 @@
 
 import type { Config } from "@helexa/config";
 import type { Logger } from "@helexa/log";
-import { createNeuronRuntime, type Neuron, startNeuron } from "@helexa/neuron";
+import {
+  createNeuronRuntime,
+  defaultMemoryBudgetBytes,
+  type ModelManagerEvent,
+  type Neuron,
+  startNeuron,
+} from "@helexa/neuron";
 import type { LanguageModelRuntime } from "@helexa/runtime";
 import { modelProgress, prepareCommand, socketOf } from "../context.js";
 import { UsageError } from "../flags.js";
+import { createProgressBar, type ProgressBar } from "../progress-bar.js";
 import { onShutdownSignal } from "../shutdown.js";
 
 const summary = `Runs a neuron: it loads a model (or fronts an OpenAI-compatible engine), dials cortex, and serves
-jobs over a WebRTC data channel. Its api socket serves the same models with the OpenAI API.`;
+jobs over a WebRTC data channel. Its api socket serves the same models with the OpenAI API. With --cortex and
+no --model, it starts empty and loads the catalog models cortex asks for, within --memory-budget.`;
 
 export const software = "helexa-neuron/0.1.0";
 
@@ -24,9 +32,11 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
       "--synthetic-load-test-runtime serves no model: leave out --model and --upstream-url (see helexa neuron --help)",
     );
   }
-  if (synthetic === undefined && !config.neuron.model && !config.neuron.upstreamUrl) {
+  // With cortex to ask for models, a neuron may start empty; alone, it would serve nothing.
+  const startEmpty = Boolean(config.neuron.cortexUrl && config.neuron.provisioning);
+  if (synthetic === undefined && !config.neuron.model && !config.neuron.upstreamUrl && !startEmpty) {
     throw new UsageError(
-      "helexa neuron needs --model PATH|URL or --upstream-url URL (see helexa neuron --help)",
+      "helexa neuron needs --model PATH|URL or --upstream-url URL, or --cortex with provisioning on (see helexa neuron --help)",
     );
   }
   if (config.neuron.cortexUrl && !config.neuron.token) {
@@ -34,14 +44,15 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
       "helexa neuron needs --token with --cortex: the neuron token from its operator's account",
     );
   }
-  const runtime = await createRuntimeFromConfig(config, log);
+  const runtime = await createRuntimeFromConfig(config, log, startEmpty);
   const neuron = await startNeuronFromConfig(config, runtime, log);
+  const served = runtime.models().map((model) => model.id);
   process.stdout.write(
     [
-      `neuron ${config.neuron.name} serving ${runtime
-        .models()
-        .map((model) => model.id)
-        .join(", ")}`,
+      `neuron ${config.neuron.name} serving ${served.length > 0 ? served.join(", ") : "no model yet"}`,
+      neuron.models
+        ? `models        loaded on request from cortex, up to ${gigabytes(neuron.models.memoryBudgetBytes)} GB (--memory-budget) into ${config.neuron.modelsDir}`
+        : null,
       neuron.link
         ? `cortex        ${config.neuron.cortexUrl} (neuron id ${neuron.link.neuronId})`
         : "cortex        none: serving the api socket only",
@@ -60,12 +71,17 @@ export async function runNeuronCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function createRuntimeFromConfig(config: Config, log: Logger): Promise<LanguageModelRuntime> {
+async function createRuntimeFromConfig(
+  config: Config,
+  log: Logger,
+  startEmpty: boolean,
+): Promise<LanguageModelRuntime> {
   const model = config.neuron.model;
   const progress = modelProgress();
   try {
     const runtime = await createNeuronRuntime({
       ...(model ? { model } : {}),
+      startEmpty,
       modelsDir: config.neuron.modelsDir,
       ...(config.neuron.upstreamUrl
         ? {
@@ -115,7 +131,72 @@ function startNeuronFromConfig(config: Config, runtime: LanguageModelRuntime, lo
       : {}),
     ...(controlSocket ? { controlSocket } : {}),
     ...(apiSocket ? { apiSocket } : {}),
+    ...(config.neuron.provisioning
+      ? {
+          provisioning: {
+            modelsDir: config.neuron.modelsDir,
+            memoryBudgetBytes: config.neuron.memoryBudgetBytes ?? defaultMemoryBudgetBytes(),
+            onEvent: provisioningProgress(),
+          },
+        }
+      : {}),
     software,
     log: log.child({ role: "neuron" }),
   });
+}
+
+/** A bar per model and phase on stderr while cortex has the neuron load a model, and a line when it is done. */
+function provisioningProgress(): (event: ModelManagerEvent) => void {
+  const bars = new Map<string, ProgressBar>();
+  const finish = (modelId: string, end: (bar: ProgressBar) => void) => {
+    for (const phase of ["download", "load"]) {
+      const bar = bars.get(`${phase} ${modelId}`);
+      if (bar) end(bar);
+      bars.delete(`${phase} ${modelId}`);
+    }
+  };
+  return (event) => {
+    switch (event.type) {
+      case "progress": {
+        const key = `${event.phase} ${event.modelId}`;
+        if (event.phase === "load") {
+          bars.get(`download ${event.modelId}`)?.done();
+          bars.delete(`download ${event.modelId}`);
+        }
+        let bar = bars.get(key);
+        if (!bar) {
+          bar = createProgressBar({ label: key });
+          bars.set(key, bar);
+        }
+        bar.update(
+          event.phase === "download"
+            ? {
+                fraction: event.fraction,
+                bytesDone: event.bytes,
+                bytesTotal: event.totalBytes,
+                ...(event.bytesPerSecond === undefined ? {} : { bytesPerSecond: event.bytesPerSecond }),
+              }
+            : { fraction: event.fraction },
+        );
+        break;
+      }
+      case "loaded":
+        finish(event.modelId, (bar) => bar.done());
+        process.stdout.write(
+          `model ${event.modelId} loaded (${(event.sizeBytes / 1e6).toFixed(1)} MB, ${event.downloaded ? "downloaded" : "already on disk"}, ${event.seconds.toFixed(1)} s)\n`,
+        );
+        break;
+      case "failed":
+        finish(event.modelId, (bar) => bar.fail(event.error.message.slice(0, 200)));
+        process.stdout.write(`model ${event.modelId} failed: ${event.error.message}\n`);
+        break;
+      case "unloaded":
+        process.stdout.write(`model ${event.modelId} unloaded\n`);
+        break;
+    }
+  };
+}
+
+function gigabytes(bytes: number): string {
+  return (bytes / 1e9).toFixed(1);
 }

@@ -42,6 +42,8 @@ export async function runUpCommand(argv: string[]): Promise<void> {
       database,
       portalAuthSecret: credentials.portalAuthSecret,
       buildPortalIfMissing: true,
+      // The neuron downloads the default model there: browser tabs get the same file from cortex.
+      modelsDir: config.neuron.modelsDir,
     });
     cleanups.push(() => cortex.close());
     if (!cortex.orchestratorUrl || !cortex.gatewayUrl) {

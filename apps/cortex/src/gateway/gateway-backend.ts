@@ -9,8 +9,10 @@ import { type GenerationRequest, HelexaError, type ModelObject, type Usage } fro
 import type { StreamPart } from "@helexa/runtime";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { JobQueue, JobRequirements, Lease } from "../orchestrator/job-queue.js";
+import { jobSizeOf } from "../orchestrator/job-size.js";
 import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
 import type { NeuronSession } from "../orchestrator/neuron-session.js";
+import type { Provisioner } from "../orchestrator/provisioner.js";
 import { KeyRateLimiter } from "./key-rate-limiter.js";
 import { costOf, type ModelPrice, worstCaseCost } from "./pricing.js";
 
@@ -59,6 +61,8 @@ export interface GatewayBackendOptions {
   priceCacheSeconds?: number;
   /** How many times one job may move to another neuron after a failure; 3 by default. */
   maxFailovers?: number;
+  /** Loads catalog models that no neuron serves onto a neuron that takes models, on the first request. */
+  provisioner?: Pick<Provisioner, "provision">;
 }
 
 export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBackend<Caller> & {
@@ -130,8 +134,13 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
 
     async generate({ caller, request, signal, requestId }): Promise<Generation> {
       const arrivedAt = performance.now();
-      const served = registry.models().find((model) => model.id === request.model);
       const price = await priceOf(request.model);
+      // A catalog model no neuron serves is loaded on one that takes models; the job then waits in the
+      // queue for it (and fails with the load's error if the load fails).
+      const served =
+        registry.models().find((model) => model.id === request.model) ??
+        (price ? await options.provisioner?.provision(request.model) : null) ??
+        undefined;
       if (!served) {
         if (price) throw new HelexaError("no_capacity", `no neuron is serving ${request.model} right now`);
         throw new HelexaError("model_not_found", `The model \`${request.model}\` does not exist.`, {
@@ -190,6 +199,7 @@ export function createGatewayBackend(options: GatewayBackendOptions): OpenAIBack
           accountId: caller.accountId,
           modelId: request.model,
           signal: jobAbort.signal,
+          size: jobSizeOf(request),
         });
       } catch (error) {
         // The job never ran: once its hold stands, release it by settling at nothing.
@@ -362,6 +372,7 @@ async function* metered(job: {
         modelId: model,
         signal: job.jobAbort.signal,
         accept,
+        size: jobSizeOf(job.request),
         priority: true,
       });
     } catch (error) {

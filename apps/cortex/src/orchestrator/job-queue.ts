@@ -172,6 +172,8 @@ export class JobQueue {
       this.#waiting++;
       if (!priority) this.#waitingFor.set(modelId, (this.#waitingFor.get(modelId) ?? 0) + 1);
       this.#scheduleRecheck();
+      // A free neuron that the jobs ahead cannot use (a tab too small for them) may suit this one.
+      if (this.#placement.hasFree(modelId)) this.drain();
     });
   }
 

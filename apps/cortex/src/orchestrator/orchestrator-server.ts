@@ -12,6 +12,8 @@ import {
   HelexaError,
   helloSchema,
   type IceServer,
+  type ModelError,
+  type ModelProgress,
   neuronSessionMessageSchema,
   PROTOCOL_VERSION,
 } from "@helexa/protocol";
@@ -19,16 +21,21 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { prometheusContentType } from "../metrics/metrics-registry.js";
 import type { NeuronRegistry } from "./neuron-registry.js";
 import { NeuronSession } from "./neuron-session.js";
+import { type NeuronRevocationMatch, NeuronSessionRevoker } from "./neuron-session-revoker.js";
 
 export interface NeuronIdentity {
   neuronId: string;
   operatorAccountId: string | null;
+  /** What the store needs to check the token again later (its hash), kept while the session lasts. */
+  credential?: string;
 }
 
 export interface OrchestratorServerOptions {
   registry: NeuronRegistry;
   authenticateNeuron: (token: string) => Promise<NeuronIdentity | null>;
   onCapabilities?: (session: NeuronSession) => Promise<void>;
+  /** A neuron's report on a model cortex asked it to load (`model.progress`, `model.error`). */
+  onModelMessage?: (session: NeuronSession, message: ModelProgress | ModelError) => void;
   iceServers: IceServer[];
   iceBindAddress?: string;
   icePortRange?: { begin: number; end: number };
@@ -53,6 +60,7 @@ export class OrchestratorServer {
   readonly #sockets: WebSocketServer;
   readonly #options: OrchestratorServerOptions;
   readonly #heartbeatIntervalMs: number;
+  readonly #revoker = new NeuronSessionRevoker({ closeCode: closeCodes.unauthenticated });
 
   constructor(options: OrchestratorServerOptions) {
     this.#options = options;
@@ -71,6 +79,23 @@ export class OrchestratorServer {
     await new Promise<void>((resolve) => this.#sockets.close(() => resolve()));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * A token revoked or replaced, or an operator suspended, through any cortex: closes the sessions it
+   * admitted here (registered or still joining) with a typed error; returns how many.
+   */
+  revoke(revocation: NeuronRevocationMatch): number {
+    return this.#revoker.revoke(revocation);
+  }
+
+  /**
+   * Revocations may have gone unheard: tokens being checked now are checked again, and the connected
+   * neurons' credentials are returned for the caller to check.
+   */
+  missedRevocations(): Array<{ neuronId: string; credential: string }> {
+    this.#revoker.missedRevocations();
+    return this.#revoker.credentials();
   }
 
   #onHttp(request: IncomingMessage, response: ServerResponse): void {
@@ -142,7 +167,13 @@ export class OrchestratorServer {
         reject(closeCodes.protocolVersionUnsupported, error);
         return;
       }
-      const identity = await this.#options.authenticateNeuron(hello.token).catch(() => null);
+      const check = this.#revoker.beginCheck();
+      let identity = await this.#options.authenticateNeuron(hello.token).catch(() => null);
+      // A revocation heard meanwhile may have committed after the check read the token: ask again.
+      while (identity && check.revokedMeanwhile(identity)) {
+        identity = await this.#options.authenticateNeuron(hello.token).catch(() => null);
+      }
+      check.end();
       if (!identity) {
         reject(
           closeCodes.unauthenticated,
@@ -176,10 +207,12 @@ export class OrchestratorServer {
       log: (event, fields) => log.warn(event, fields),
       onClose: (closed, reason) => {
         clearInterval(watchdog);
+        this.#revoker.untrack(closed);
         registry.remove(closed);
         log.info("neuron.left", { neuronId: closed.neuronId, reason });
       },
     });
+    this.#revoker.track(session, socket, identity.credential);
     // The round trip placement weighs: a WebSocket ping each interval, answered by the neuron's
     // WebSocket itself (no protocol message, no clock shared with the neuron).
     let pingSentAt: number | null = null;
@@ -216,6 +249,10 @@ export class OrchestratorServer {
         case "signal.description":
         case "signal.candidate":
           peer.handleSignal(message);
+          break;
+        case "model.progress":
+        case "model.error":
+          this.#options.onModelMessage?.(session, message);
           break;
         case "draining":
           if (!session.draining) log.info("neuron.draining", { neuronId: session.neuronId });

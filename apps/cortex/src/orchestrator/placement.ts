@@ -203,6 +203,11 @@ export class Placement {
     }
   }
 
+  /** Whether some neuron serving the model has a free slot (which a given job may still not be able to use). */
+  hasFree(modelId: string): boolean {
+    return this.#free.has(modelId);
+  }
+
   /** Whether a native neuron (not draining) serves the model, free or busy. */
   nativeServes(modelId: string): boolean {
     return this.#natives.has(modelId);

@@ -7,6 +7,7 @@ import { chatCompletionRequestSchema, chatRequestToGeneration, HelexaError } fro
 import type { createGatewayBackend } from "../gateway/gateway-backend.js";
 import { costOf } from "../gateway/pricing.js";
 import type { NeuronRegistry } from "../orchestrator/neuron-registry.js";
+import type { OrchestratorServer } from "../orchestrator/orchestrator-server.js";
 
 /** The portal's chat asks for at most this many tokens unless the person sets fewer. */
 const defaultChatMaxTokens = 512;
@@ -14,6 +15,8 @@ const defaultChatMaxTokens = 512;
 export function createFabric(options: {
   registry: NeuronRegistry;
   backend: ReturnType<typeof createGatewayBackend>;
+  /** Closes a revoked neuron's session with a typed error, as every other cortex does on hearing of it. */
+  orchestrator?: Pick<OrchestratorServer, "revoke">;
 }): Fabric {
   const { registry, backend } = options;
   return {
@@ -21,7 +24,7 @@ export function createFabric(options: {
       return registry.list().map((session) => ({
         neuronId: session.neuronId,
         operatorAccountId: session.operatorAccountId,
-        kind: session.capabilities?.runtime.kind === "browser" ? "browser" : "native",
+        kind: session.capabilities?.host === "browser" ? "browser" : "native",
         models: session.models.map((model) => ({ id: model.id, contextLength: model.contextLength })),
         runtime: session.capabilities?.runtime ?? null,
         hardware: session.capabilities?.hardware ?? null,
@@ -54,7 +57,8 @@ export function createFabric(options: {
     },
 
     disconnectNeuron(neuronId) {
-      registry.get(neuronId)?.close("its token was revoked");
+      if (options.orchestrator) options.orchestrator.revoke({ reason: "revoked", neuronId });
+      else registry.get(neuronId)?.close("its token was revoked");
     },
 
     async cost({ model, usage }) {

@@ -6,6 +6,7 @@ import { type AppRouter, appRouter, handleStripeWebhook, type PortalServices } f
 import { clientAddress, type PortalAuth } from "@helexa/auth";
 import type { Logger } from "@helexa/log";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import type { ModelFilesHandler } from "./model-files.js";
 
 export type NextRequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
@@ -15,6 +16,8 @@ export interface PortalServerOptions {
   /** Next.js's handler for the pages; null when the portal's UI is not built (the API still answers). */
   pages: NextRequestHandler | null;
   stripeWebhookSecret?: string;
+  /** `GET /models/<id>/file`: the catalog's model files for browser tabs, on the same origin as /donate. */
+  modelFiles?: ModelFilesHandler;
   log: Logger;
 }
 
@@ -65,6 +68,7 @@ export function createPortalRequestListener(options: PortalServerOptions): Reque
       return auth.handle(request, response, url);
     }
     if (path === "/api/stripe/webhook") return stripeWebhook(request, response);
+    if (options.modelFiles && path.startsWith("/models/")) return options.modelFiles(request, response);
     if (path === "/api/health") {
       response.setHeader("content-type", "application/json");
       response.end(JSON.stringify({ status: "ok" }));

@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 
 export interface FileServerOptions {
   content: Buffer;
+  /** More files by path ("/other.gguf"), served as the main one is, Range included. */
+  extraFiles?: Record<string, Buffer>;
   /** Answer every request with the whole file and 200, as servers without Range support do. */
   ignoreRange?: boolean;
   /** Destroy the socket after this many body bytes, on the first `cutRequests` requests. */
@@ -36,6 +38,8 @@ export interface FileServer extends AsyncDisposable {
   /** The URL of the file; `/redirect` answers 302 to it, as Hugging Face does to its CDN. */
   fileUrl: string;
   redirectUrl: string;
+  /** Where the server is: `${origin}/other.gguf` is an extra file's URL. */
+  origin: string;
   requests: RecordedRequest[];
   close(): Promise<void>;
 }
@@ -43,7 +47,6 @@ export interface FileServer extends AsyncDisposable {
 const filePath = "/model.gguf";
 
 export async function startFileServer(options: FileServerOptions): Promise<FileServer> {
-  const { content } = options;
   const requests: RecordedRequest[] = [];
   let cutsLeft = options.cutAfterBytes === undefined ? 0 : (options.cutRequests ?? 1);
 
@@ -59,7 +62,8 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       response.writeHead(options.status).end();
       return;
     }
-    if (path !== filePath) {
+    const content = path === filePath ? options.content : options.extraFiles?.[path];
+    if (!content) {
       response.writeHead(404).end();
       return;
     }
@@ -119,6 +123,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   };
   return {
     fileUrl: `http://127.0.0.1:${port}${filePath}`,
+    origin: `http://127.0.0.1:${port}`,
     redirectUrl: `http://127.0.0.1:${port}/redirect`,
     requests,
     close,

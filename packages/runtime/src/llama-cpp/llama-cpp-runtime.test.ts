@@ -127,7 +127,9 @@ test("describes itself and reported load progress up to 1", (t) => {
   assert.equal(target.kind, "llama-cpp");
   assert.match(target.engine, /^node-llama-cpp 3\.\d+\.\d+ /);
   assert.equal(target.slots, 1);
-  assert.deepEqual(target.models(), [{ id: "tiny", contextLength: 2048 }]);
+  const [model] = target.models();
+  assert.deepEqual(target.models(), [{ id: "tiny", contextLength: 2048, sizeBytes: model?.sizeBytes }]);
+  assert.ok((model?.sizeBytes ?? 0) > 0, "the file's size counts against a neuron's memory budget");
   assert.ok(
     progress.length > 0 && progress.every((event) => event.phase === "load" && event.label === "tiny"),
   );

@@ -287,8 +287,7 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
       );
     }
     try {
-      const contextLength =
-        modelOptions.contextLength ?? Math.min(trainContext, DEFAULT_CONTEXT_CAP);
+      const contextLength = modelOptions.contextLength ?? Math.min(trainContext, DEFAULT_CONTEXT_CAP);
       const context = await model.createContext({
         contextSize: contextLength,
         sequences: slots,
@@ -558,7 +557,9 @@ export async function createLlamaCppRuntime(options: LlamaCppRuntimeOptions): Pr
     const pending = unloading.get(modelId);
     if (pending) return pending;
     const unload = (async () => {
-      await loading.get(modelId)?.catch(() => {});
+      // Without a load to wait for, the model leaves models() before this returns.
+      const load = loading.get(modelId);
+      if (load) await load.catch(() => {});
       const entry = loaded.get(modelId);
       if (!entry) return;
       // Gone from models() and from new generations at once; its memory goes when the running ones end.

@@ -530,7 +530,7 @@ function AllNeurons() {
                   </div>
                 </td>
                 <td>
-                  {neuron.ownerName}
+                  {neuron.ownerName ?? "anonymous donor"}
                   <div className="muted small">{neuron.ownerEmail ?? "no email"}</div>
                 </td>
                 <td>
