@@ -574,8 +574,7 @@ function scaleParts(
   const total = parts.reduce((sum, part) => sum + part.cost, 0);
   let left = cost;
   return parts.map((part, index) => {
-    const scaled =
-      index === parts.length - 1 ? left : total > 0 ? Math.floor((part.cost * cost) / total) : 0;
+    const scaled = index === parts.length - 1 ? left : total > 0 ? Math.floor((part.cost * cost) / total) : 0;
     left -= scaled;
     return { operatorAccountId: part.operatorAccountId, cost: scaled };
   });

@@ -119,7 +119,12 @@ export function createNeuronStore(options: NeuronStoreOptions): NeuronStore {
     async verifyNeuronToken(token) {
       if (!looksLikeSecretToken(token, { prefix: neuronTokenPrefix })) return null;
       const [row] = await db
-        .select({ neuronId: neurons.id, accountId: neurons.accountId, kind: neurons.kind, name: neurons.name })
+        .select({
+          neuronId: neurons.id,
+          accountId: neurons.accountId,
+          kind: neurons.kind,
+          name: neurons.name,
+        })
         .from(neurons)
         // A suspended operator's neurons stop joining, as their keys stop working; an anonymous tab has none.
         .leftJoin(accounts, eq(accounts.id, neurons.accountId))
