@@ -50,7 +50,7 @@ describe("a neuron killed mid-stream: the job resumes on another", () => {
         ...["--home", home, "--ice-bind-address", "127.0.0.1"],
         ...["--orchestrator-socket", `127.0.0.1:${orchestrator}`, "--gateway-socket", `127.0.0.1:${gateway}`],
       ],
-      { HELEXA_LOG_JSON: "true" },
+      { HELEXA_LOG_JSON: "true", HELEXA_LOG_LEVEL: "info" },
     );
     const [, orchestratorMatch] = await cortex.waitForOutput(/orchestrator\s+(ws:\/\/\S+)/);
     orchestratorUrl = orchestratorMatch ?? "";
@@ -114,7 +114,7 @@ describe("a neuron killed mid-stream: the job resumes on another", () => {
     assert.equal(reference.completionTokens, 1200);
   });
 
-  test("SIGKILL the streaming neuron, then the one that took over: the stream ends whole, the same text, usage once", async () => {
+  test("SIGKILL the streaming neuron, then the one that took over: the stream ends whole, the same text, usage once", async (t) => {
     const params: ChatCompletionCreateParamsStreaming = {
       ...request,
       stream: true,
@@ -154,6 +154,15 @@ describe("a neuron killed mid-stream: the job resumes on another", () => {
     );
     assert.equal(new Set([moves[0]?.from, moves[0]?.to, moves[1]?.to]).size, 3, "three neurons served it");
     assert.equal(text, reference.text, "no gap and no repeated text");
+    // How long the stream stood still at each move, as cortex saw it (a figure, not a pass mark).
+    const resumed = cortex.stderr
+      .split("\n")
+      .filter((line) => line.startsWith("{") && line.includes('"job.resumed"') && line.includes(jobId));
+    for (const line of resumed) {
+      const { msSinceLastText, msSinceMove } = JSON.parse(line) as Record<string, number>;
+      t.diagnostic(`failover: ${msSinceLastText} ms between texts, ${msSinceMove} ms from the move`);
+    }
+    assert.equal(resumed.length, 2);
     assert.equal(finishReason, "length");
     assert.equal(usage?.completion_tokens, reference.completionTokens);
     assert.equal(usage?.prompt_tokens, reference.promptTokens);

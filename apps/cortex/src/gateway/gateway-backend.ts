@@ -312,6 +312,8 @@ async function* metered(job: {
   /** Ids of the completion tokens delivered, while every delta has said them. */
   let committed: number[] | null = [];
   let textDelivered = false;
+  /** When the job last moved, until the new neuron's first text: the gap its client saw. */
+  let movedAt: number | null = null;
 
   const settle = (status: Settlement["status"], code?: string) => {
     if (settled || !holdPlaced) return;
@@ -383,6 +385,7 @@ async function* metered(job: {
       );
     }
     legs.push({ session: lease.session, completionTokens: 0 });
+    movedAt = performance.now();
     metrics?.failover({ model });
     job.log.warn("job.failover", {
       requestId: job.requestId,
@@ -429,6 +432,16 @@ async function* metered(job: {
           else committed = null;
           if (part.text.length > 0) textDelivered = true;
           const now = performance.now();
+          if (movedAt !== null) {
+            job.log.info("job.resumed", {
+              requestId: job.requestId,
+              jobId,
+              neuronId: legs.at(-1)?.session.neuronId,
+              msSinceMove: Math.round(now - movedAt),
+              msSinceLastText: lastTokenAt === null ? null : Math.round(now - lastTokenAt),
+            });
+            movedAt = null;
+          }
           if (lastTokenAt === null)
             metrics?.firstToken({ model, seconds: (now - job.timing.arrivedAt) / 1000 });
           else metrics?.interToken({ model, seconds: (now - lastTokenAt) / 1000 });
