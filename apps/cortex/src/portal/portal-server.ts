@@ -6,6 +6,7 @@ import { type AppRouter, appRouter, handleStripeWebhook, type PortalServices } f
 import { clientAddress, type PortalAuth } from "@helexa/auth";
 import type { Logger } from "@helexa/log";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { browserBundlePrefix, serveBrowserBundle } from "./browser-bundle.js";
 import type { ModelFilesHandler } from "./model-files.js";
 
 export type NextRequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -69,6 +70,12 @@ export function createPortalRequestListener(options: PortalServerOptions): Reque
     }
     if (path === "/api/stripe/webhook") return stripeWebhook(request, response);
     if (options.modelFiles && path.startsWith("/models/")) return options.modelFiles(request, response);
+    if (path.startsWith(browserBundlePrefix)) return serveBrowserBundle(request, response, path);
+    if (path === "/donate") {
+      // Cross-origin isolated, so wllama may run llama.cpp on several threads (SharedArrayBuffer).
+      response.setHeader("cross-origin-opener-policy", "same-origin");
+      response.setHeader("cross-origin-embedder-policy", "require-corp");
+    }
     if (path === "/api/health") {
       response.setHeader("content-type", "application/json");
       response.end(JSON.stringify({ status: "ok" }));

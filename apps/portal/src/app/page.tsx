@@ -57,7 +57,7 @@ export default function HomePage() {
             <h3>Donate a tab</h3>
             <p>
               A browser can serve small models too: leave a tab open and it becomes part of the fabric, no
-              install needed.
+              install needed. <Link href="/donate">Donate a tab</Link>.
             </p>
           </li>
         </ul>

@@ -22,6 +22,7 @@ const sections: NavItem[] = [
   { href: "/credits", label: "Credits" },
   { href: "/usage", label: "Usage" },
   { href: "/operator", label: "Operator" },
+  { href: "/donate", label: "Donate" },
   { href: "/admin", label: "Admin", admin: true },
 ];
 

@@ -13,6 +13,24 @@ const hourMs = 3_600_000;
 
 export const donateRouter = router({
   /**
+   * The catalog's models a tab can serve: those with a model file (a source URL), which cortex serves on
+   * this origin at /models/<id>/file with Range and caching headers. Smallest first: a tab starts there.
+   */
+  models: publicProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.services.catalog.listModels();
+    return rows
+      .filter((row) => row.sourceUrl !== null)
+      .map((row) => ({
+        id: row.id,
+        url: `/models/${encodeURIComponent(row.id)}/file`,
+        ...(row.sha256 ? { sha256: row.sha256.toLowerCase() } : {}),
+        ...(row.sizeBytes ? { sizeBytes: row.sizeBytes } : {}),
+        contextLength: row.contextLength,
+      }))
+      .sort((a, b) => (a.sizeBytes ?? Number.MAX_SAFE_INTEGER) - (b.sizeBytes ?? Number.MAX_SAFE_INTEGER));
+  }),
+
+  /**
    * The token a /donate tab says hello with, kept in its localStorage and handed back on later visits:
    * reused while it still names a live browser neuron of whoever asks now (the signed-in account, or no
    * account for an anonymous visitor), otherwise a new one. A signed-in visitor's tab earns for their
