@@ -129,14 +129,25 @@ export function createDatabaseCortexStore(options: DatabaseCortexStoreOptions): 
       }
       const prices = options.newModelPrices;
       if (!prices) return;
+      // The default model's file is known: browser tabs can fetch it from cortex (`/models/<id>/file`).
+      const defaultFile = {
+        sourceUrl: defaultModel.url,
+        sha256: defaultModel.sha256,
+        sizeBytes: defaultModel.sizeBytes,
+      };
       for (const model of session.models) {
-        if (await catalog.getModel(model.id)) continue;
+        const known = await catalog.getModel(model.id);
+        if (known) {
+          // A catalog written before cortex served model files learns the default model's.
+          if (model.id === defaultModel.id && !known.sourceUrl) {
+            const { createdAt: _createdAt, updatedAt: _updatedAt, ...entry } = known;
+            await catalog.upsertModel({ ...entry, ...defaultFile });
+          }
+          continue;
+        }
         await catalog.upsertModel({
           id: model.id,
-          // The default model's file is known: browser tabs can fetch it from cortex (`/models/<id>/file`).
-          ...(model.id === defaultModel.id
-            ? { sourceUrl: defaultModel.url, sha256: defaultModel.sha256, sizeBytes: defaultModel.sizeBytes }
-            : {}),
+          ...(model.id === defaultModel.id ? defaultFile : {}),
           contextLength: model.contextLength,
           pricePromptPerMillion: prices.promptPerMillion,
           priceCompletionPerMillion: prices.completionPerMillion,

@@ -2,7 +2,6 @@
 // A neuron: serves models to cortex over WebRTC, and to its operator over its own OpenAI api socket.
 
 export { CortexLink, type CortexLinkOptions, type LinkState } from "./cortex-link.js";
-export { JobRunner, type JobRunnerOptions } from "./job-runner.js";
 export {
   defaultMemoryBudgetBytes,
   type ModelLoadProgress,

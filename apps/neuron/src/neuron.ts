@@ -12,10 +12,9 @@ import type { Peer } from "@helexa/mesh";
 import { createOpenAIHandler } from "@helexa/openai-http";
 import type { ModelError, ModelLoad, ModelProgress, ModelUnload } from "@helexa/protocol";
 import { HelexaError } from "@helexa/protocol";
-import type { LanguageModelRuntime } from "@helexa/runtime";
+import { JobRunner, type LanguageModelRuntime } from "@helexa/runtime";
 import { createControlServer } from "./control-server.js";
 import { CortexLink } from "./cortex-link.js";
-import { JobRunner } from "./job-runner.js";
 import { createLocalApiBackend } from "./local-api-backend.js";
 import { ModelManager, type ModelManagerEvent, type ModelManagerOptions } from "./model-manager.js";
 

@@ -124,3 +124,33 @@ test("every error code has a status and an OpenAI type", () => {
     message: "no credits",
   });
 });
+
+test("a browser tab's capabilities carry its host, limits and measured speed; a native neuron's need none", () => {
+  const native = {
+    type: "capabilities" as const,
+    models: [{ id: "m", contextLength: 2048 }],
+    runtime: { kind: "llama-cpp", engine: "node-llama-cpp 3.22.1 cpu" },
+    hardware: { cpu: "x86", cores: 2, memoryBytes: 8e9, gpu: null },
+    slots: 1,
+  };
+  assert.deepEqual(decodeMessage(neuronSessionMessageSchema, encodeMessage(native)), native);
+  const tab = {
+    ...native,
+    models: [{ id: "m", contextLength: 2048, tokensPerSecond: 14.5 }],
+    runtime: { kind: "wllama", engine: "wllama 3.13.0 (1 thread)" },
+    host: "browser" as const,
+    limits: { maxJobTokens: 1024, maxConcurrentJobs: 1 },
+  };
+  assert.deepEqual(decodeMessage(neuronSessionMessageSchema, encodeMessage(tab)), tab);
+  for (const bad of [
+    { ...tab, host: "phone" },
+    { ...tab, limits: { maxJobTokens: 0 } },
+    { ...tab, limits: { maxJobTokens: 1.5 } },
+    { ...tab, models: [{ id: "m", contextLength: 2048, tokensPerSecond: -1 }] },
+  ]) {
+    assert.throws(
+      () => decodeMessage(neuronSessionMessageSchema, JSON.stringify(bad)),
+      (error: unknown) => HelexaError.is(error) && error.code === "protocol_violation",
+    );
+  }
+});

@@ -30,7 +30,12 @@ export async function serveBrowserBundle(
   path: string,
   directory: string = browserBundleDirectory,
 ): Promise<void> {
-  const name = decodeURIComponent(path.slice(browserBundlePrefix.length));
+  let name: string;
+  try {
+    name = decodeURIComponent(path.slice(browserBundlePrefix.length));
+  } catch {
+    return plain(response, 404, "no such file");
+  }
   const extension = name.slice(name.lastIndexOf("."));
   const type = contentTypes[extension];
   if (request.method !== "GET" && request.method !== "HEAD") {
@@ -50,8 +55,10 @@ export async function serveBrowserBundle(
   const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
   response.setHeader("etag", etag);
   response.setHeader("cache-control", "public, max-age=0, must-revalidate");
-  // The page is cross-origin isolated (for wllama's threads): its scripts must say they may be embedded.
+  // The page is cross-origin isolated (for wllama's threads): its scripts must say they may be embedded,
+  // and a worker started from one must be isolated too, or Chromium blocks it (ERR_BLOCKED_BY_RESPONSE).
   response.setHeader("cross-origin-resource-policy", "same-origin");
+  response.setHeader("cross-origin-embedder-policy", "require-corp");
   if (request.headers["if-none-match"] === etag) {
     response.statusCode = 304;
     response.end();

@@ -27,7 +27,7 @@ export interface ModelFilesOptions {
   download?: typeof downloadModel;
 }
 
-/** Handles a request whose path starts with /models/; answers every one, 404 for paths it does not know. */
+/** Handles `/models/<id>/file` (other paths get a JSON 404); the portal passes it those paths alone. */
 export type ModelFilesHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
 const pathPattern = /^\/models\/(.+)\/file$/;

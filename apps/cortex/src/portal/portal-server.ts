@@ -69,7 +69,8 @@ export function createPortalRequestListener(options: PortalServerOptions): Reque
       return auth.handle(request, response, url);
     }
     if (path === "/api/stripe/webhook") return stripeWebhook(request, response);
-    if (options.modelFiles && path.startsWith("/models/")) return options.modelFiles(request, response);
+    if (options.modelFiles && path.startsWith("/models/") && path.endsWith("/file"))
+      return options.modelFiles(request, response);
     if (path.startsWith(browserBundlePrefix)) return serveBrowserBundle(request, response, path);
     if (path === "/donate") {
       // Cross-origin isolated, so wllama may run llama.cpp on several threads (SharedArrayBuffer).

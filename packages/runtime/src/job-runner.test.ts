@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
-// Tests for the JobRunner: the gateway's request id in its log lines, and draining (running jobs end, new ones are refused).
+// Tests for the JobRunner: the gateway's request id in its log lines, token ids passed on, and draining (running jobs end, new ones are refused).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createLogger } from "@helexa/log";
 import {
   decodeMessage,
   encodeMessage,
@@ -11,13 +10,13 @@ import {
   type NeuronChannelMessage,
   neuronChannelMessageSchema,
 } from "@helexa/protocol";
+import { JobRunner, type JobRunnerLog } from "./job-runner.js";
 import {
   generateFromStream,
   type LanguageModelRuntime,
   RUNTIME_SPECIFICATION_VERSION,
   type StreamPart,
-} from "@helexa/runtime";
-import { JobRunner } from "./job-runner.js";
+} from "./runtime.js";
 
 /** A runtime that streams `tokens` one-letter deltas, each after `release` lets one through. */
 function gatedRuntime(tokens: number): { runtime: LanguageModelRuntime; release: () => void } {
@@ -68,11 +67,8 @@ function harness(tokens: number) {
   const { runtime, release } = gatedRuntime(tokens);
   const lines: Array<Record<string, unknown>> = [];
   const sent: NeuronChannelMessage[] = [];
-  const log = createLogger({
-    level: "info",
-    format: "json",
-    stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  });
+  const record = (event: string, fields: Record<string, unknown> = {}) => lines.push({ event, ...fields });
+  const log: JobRunnerLog = { info: record, warn: record };
   const runner = new JobRunner({
     runtime,
     log,
@@ -138,4 +134,61 @@ test("draining with nothing running resolves at once", async () => {
   const { runner } = harness(1);
   await runner.drain();
   assert.equal(runner.activeJobs, 0);
+});
+
+test("token ids go out on job.delta, and a resumed job counts only the tokens generated here", async () => {
+  const runtime: LanguageModelRuntime = {
+    specificationVersion: RUNTIME_SPECIFICATION_VERSION,
+    kind: "test",
+    engine: "test",
+    slots: 1,
+    canResume: true,
+    models: () => [{ id: "m", contextLength: 64 }],
+    async *doStream({ request }): AsyncIterable<StreamPart> {
+      const first = request.resume?.tokens.length ?? 0;
+      for (let index = first; index < first + 2; index++) {
+        yield {
+          type: "text-delta",
+          text: `t${index}`,
+          tokens: [index],
+          usage: { promptTokens: 1, completionTokens: index + 1 },
+        };
+      }
+      yield { type: "finish", finishReason: "stop", usage: { promptTokens: 1, completionTokens: first + 2 } };
+    },
+    doGenerate: (options) => generateFromStream(runtime, options),
+    async [Symbol.asyncDispose]() {},
+  };
+  const sent: NeuronChannelMessage[] = [];
+  const done: Array<{ jobId: string; tokens: number }> = [];
+  const runner = new JobRunner({
+    runtime,
+    send: (raw) => {
+      sent.push(decodeMessage(neuronChannelMessageSchema, raw));
+    },
+    onJobDone: ({ jobId, tokens }) => done.push({ jobId, tokens }),
+  });
+  const request = { model: "m", input: { kind: "text" as const, prompt: "hi" }, sampling: {} };
+  runner.handle(encodeMessage({ type: "job.start", jobId: "fresh", request }));
+  runner.handle(
+    encodeMessage({
+      type: "job.start",
+      jobId: "moved",
+      request: { ...request, resume: { tokens: [0, 1, 2] } },
+    }),
+  );
+  await until(() => done.length === 2);
+  const deltas = (jobId: string) =>
+    sent.flatMap((message) =>
+      message.type === "job.delta" && message.jobId === jobId ? [message.tokens] : [],
+    );
+  assert.deepEqual(deltas("fresh"), [[0], [1]]);
+  assert.deepEqual(deltas("moved"), [[3], [4]]);
+  assert.deepEqual(
+    done.sort((left, right) => left.jobId.localeCompare(right.jobId)),
+    [
+      { jobId: "fresh", tokens: 2 },
+      { jobId: "moved", tokens: 2 },
+    ],
+  );
 });
