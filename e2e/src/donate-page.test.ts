@@ -175,6 +175,13 @@ describe("the /donate page", { skip: chromiumMissing() }, () => {
       ((await page.getByText(/^Neuron /).textContent()) ?? "").replace(/^Neuron /, "").trim(),
       tabNeuronId,
     );
+    // A second tab of the same browser would share the neuron's token: it is turned away.
+    const second = await context.newPage();
+    await second.goto(`${portalUrl}/donate`);
+    await second.getByLabel(/I agree that this tab downloads the model/).check();
+    await second.getByRole("button", { name: "Start donating" }).click();
+    await second.getByText("Another tab of this browser is donating already").waitFor({ timeout: 5000 });
+    await second.close();
     await page.getByRole("button", { name: "Stop donating" }).click();
     await page.locator("[data-testid='donate-phase'][data-phase='stopped']").waitFor({ timeout: 15_000 });
     await waitUntil(

@@ -84,6 +84,8 @@ export function DonateView() {
   const library = useRef<Library | null>(null);
   const link = useRef<{ cortexUrl: string; token: string } | null>(null);
   const loadAbort = useRef<AbortController | null>(null);
+  /** Releases this tab's hold on the browser-wide donation lock. */
+  const releaseLock = useRef<(() => void) | null>(null);
 
   const chosen: DonateModel | undefined =
     models.data?.find((model) => model.id === modelId) ?? models.data?.[0];
@@ -131,6 +133,12 @@ export function DonateView() {
     if (!chosen) return;
     setProblem(null);
     setProgress(null);
+    // The tabs of one browser share its neuron token, so only one of them may donate at a time.
+    if (!(await takeDonationLock(releaseLock))) {
+      setProblem("Another tab of this browser is donating already: one tab at a time.");
+      setPhase("failed");
+      return;
+    }
     setPhase("loading");
     const abort = new AbortController();
     loadAbort.current = abort;
@@ -160,6 +168,7 @@ export function DonateView() {
     } catch (error) {
       setProblem(errorMessage(error));
       setPhase("failed");
+      releaseLock.current?.();
       await engine.current?.unload().catch(() => {});
     } finally {
       loadAbort.current = null;
@@ -176,6 +185,7 @@ export function DonateView() {
     await leaving?.unload().catch(() => {});
     await Promise.resolve(leaving?.[Symbol.asyncDispose]()).catch(() => {});
     setReady(null);
+    releaseLock.current?.();
     setPhase("stopped");
   };
 
@@ -338,6 +348,30 @@ export function DonateView() {
       </Card>
     </div>
   );
+}
+
+/**
+ * Holds the browser-wide lock "helexa-donate" until `release` is called (or the tab goes); false when
+ * another tab holds it. Browsers without the Web Locks API let every tab through.
+ */
+function takeDonationLock(release: { current: (() => void) | null }): Promise<boolean> {
+  if (release.current) return Promise.resolve(true);
+  if (!navigator.locks) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    void navigator.locks.request("helexa-donate", { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        resolve(false);
+        return;
+      }
+      resolve(true);
+      return new Promise<void>((done) => {
+        release.current = () => {
+          release.current = null;
+          done();
+        };
+      });
+    });
+  });
 }
 
 /** Credits this tab's neuron earned, for a signed-in visitor; an anonymous donation earns none. */
