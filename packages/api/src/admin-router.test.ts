@@ -97,4 +97,25 @@ describe("admin router", () => {
       code: "NOT_FOUND",
     });
   });
+  it("keeps a model's MLC build for WebLLM tabs, refuses one without http(s) URLs, and clears it", async () => {
+    const base = {
+      id: "webllm-1b",
+      contextLength: 4096,
+      pricePromptPerMillionCredits: 0.25,
+      priceCompletionPerMillionCredits: 1.5,
+    };
+    const mlc = {
+      modelUrl: "https://models.example/webllm-1b-MLC/",
+      modelLibraryUrl: "https://models.example/webllm-1b-webgpu.wasm",
+      requiredFeatures: ["shader-f16"],
+    };
+    await asAdmin.admin.upsertModel({ ...base, mlc });
+    assert.deepEqual((await fixture.services.catalog.getModel("webllm-1b"))?.mlc, mlc);
+    await assert.rejects(
+      asAdmin.admin.upsertModel({ ...base, mlc: { ...mlc, modelLibraryUrl: "file:///etc/passwd" } }),
+      { name: "TRPCError", code: "BAD_REQUEST" },
+    );
+    await asAdmin.admin.upsertModel({ ...base, mlc: null });
+    assert.equal((await fixture.services.catalog.getModel("webllm-1b"))?.mlc, null);
+  });
 });

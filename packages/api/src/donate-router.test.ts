@@ -99,4 +99,46 @@ describe("donate router", () => {
       (error: unknown) => error instanceof TRPCError && error.code === "BAD_REQUEST",
     );
   });
+  it("lists the catalog's models with a file for tabs, smallest first, with their MLC build where the admin gave one", async () => {
+    const catalog = fixture.services.catalog;
+    const price = { pricePromptPerMillion: 1, priceCompletionPerMillion: 1, contextLength: 2048 };
+    await catalog.upsertModel({ id: "no-file", ...price });
+    await catalog.upsertModel({
+      id: "big",
+      sourceUrl: "https://models.example/big.gguf",
+      sizeBytes: 2_000_000,
+      ...price,
+    });
+    await catalog.upsertModel({
+      id: "small",
+      sourceUrl: "https://models.example/small.gguf",
+      sha256: "A".repeat(64),
+      sizeBytes: 1_000,
+      mlc: {
+        modelUrl: "https://models.example/small-MLC/",
+        modelLibraryUrl: "https://models.example/small-webgpu.wasm",
+        requiredFeatures: ["shader-f16"],
+      },
+      ...price,
+    });
+    const models = await callerFrom("192.0.2.9", false).donate.models();
+    assert.deepEqual(
+      models.map((model) => model.id),
+      ["small", "big"],
+      "no file, no listing; the smallest first",
+    );
+    assert.deepEqual(models[0], {
+      id: "small",
+      url: "/models/small/file",
+      sha256: "a".repeat(64),
+      sizeBytes: 1_000,
+      contextLength: 2048,
+      mlc: {
+        modelUrl: "https://models.example/small-MLC/",
+        modelLibraryUrl: "https://models.example/small-webgpu.wasm",
+        requiredFeatures: ["shader-f16"],
+      },
+    });
+    assert.equal("mlc" in models[1]!, false);
+  });
 });

@@ -17,6 +17,7 @@ const publicProcedures = new Set([
   "chat.models",
   // An anonymous visitor's tab donates too: rate-limited per address (donate-router.test.ts).
   "donate.neuronToken",
+  "donate.models",
   "stats.live",
 ]);
 

@@ -4,6 +4,8 @@
 import {
   finishReasonSchema,
   generationRequestSchema,
+  type MlcBuild,
+  mlcBuildSchema,
   tokenIdsSchema,
   usageSchema,
   wireErrorSchema,
@@ -12,18 +14,8 @@ import { z } from "zod";
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
-/** A model's MLC build (WebLLM): where its weights and compiled library are, and what its GPU code needs. */
-export const mlcBuildSchema = z.object({
-  /** The folder that holds mlc-chat-config.json, the tensor cache and the tokenizer. */
-  modelUrl: httpUrl,
-  /** The model library compiled for WebGPU (a .wasm file). */
-  modelLibraryUrl: httpUrl,
-  /** WebGPU features the library uses, "shader-f16" for most builds. */
-  requiredFeatures: z.array(z.string().min(1).max(100)).max(20).default([]),
-  /** GPU memory the build needs, from its catalog entry. */
-  gpuMemoryBytes: z.int().positive().optional(),
-});
-export type MlcBuild = z.infer<typeof mlcBuildSchema>;
+/** A model's MLC build (WebLLM): the catalog's schema, one for cortex, the portal and the tab. */
+export { type MlcBuild, mlcBuildSchema };
 
 /** A catalog model as a browser neuron gets it: the GGUF file for wllama, and its MLC build where there is one. */
 export const browserModelSchema = z.object({

@@ -2,6 +2,7 @@
 // The database schema: accounts, keys, neurons, the model catalog, jobs, usage and the double-entry credit ledger.
 
 // This file is read by drizzle-kit on its own, so it imports nothing local.
+import type { MlcBuild } from "@helexa/protocol";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -264,6 +265,8 @@ export const models = pgTable(
     sourceUrl: text("source_url"),
     sha256: text("sha256"),
     sizeBytes: bigint("size_bytes", { mode: "number" }),
+    /** The model's MLC build for WebLLM in donating tabs (`mlcBuildSchema`), when it has one. */
+    mlc: jsonb("mlc").$type<MlcBuild>(),
     contextLength: integer("context_length").notNull(),
     /** Micro-credits per million prompt tokens. */
     pricePromptPerMillion: microCredits("price_prompt_per_million").notNull(),

@@ -166,11 +166,27 @@ export const sha256Schema = z
   .trim()
   .regex(/^[0-9a-f]{64}$/, { error: "must be 64 lower-case hex characters" });
 
+/**
+ * A model's MLC build, for WebLLM on WebGPU in a donating tab: where its weights (the folder with
+ * mlc-chat-config.json) and its compiled WebGPU library are, and what the library's GPU code needs.
+ */
+export const mlcBuildSchema = z.object({
+  modelUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
+  modelLibraryUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
+  /** WebGPU features the library uses, "shader-f16" for most builds. */
+  requiredFeatures: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
+  /** GPU memory the build needs. */
+  gpuMemoryBytes: z.int().positive().optional(),
+});
+export type MlcBuild = z.infer<typeof mlcBuildSchema>;
+
 export const upsertModelInputSchema = z.object({
   id: modelIdSchema,
   sourceUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).nullish(),
   sha256: sha256Schema.nullish(),
   sizeBytes: z.int().positive().nullish(),
+  /** Where browser tabs with WebGPU may run the model through WebLLM instead of its GGUF file. */
+  mlc: mlcBuildSchema.nullish(),
   contextLength: z.int({ error: "must be a whole number" }).min(1).max(10_000_000),
   /** Credits per million tokens. */
   pricePromptPerMillionCredits: z.number().min(0).max(1_000_000),

@@ -32,6 +32,7 @@ export const adminRouter = router({
       sourceUrl: input.sourceUrl ?? null,
       sha256: input.sha256 ?? null,
       sizeBytes: input.sizeBytes ?? null,
+      mlc: input.mlc ?? null,
       contextLength: input.contextLength,
       pricePromptPerMillion: perMillion(input.pricePromptPerMillionCredits),
       priceCompletionPerMillion: perMillion(input.priceCompletionPerMillionCredits),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: PolyForm-Shield-1.0
 // The donate router: a neuron token for a browser tab, the signed-in visitor's or an anonymous donor's.
 
-import { browserNeuronTokenInputSchema, HelexaError } from "@helexa/protocol";
+import { browserNeuronTokenInputSchema, HelexaError, mlcBuildSchema } from "@helexa/protocol";
 import { publicProcedure, router } from "../trpc.js";
 
 /** Anonymous donation tokens one address may make per hour: each is a neuron row, and a bot could make many. */
@@ -26,6 +26,10 @@ export const donateRouter = router({
         ...(row.sha256 ? { sha256: row.sha256.toLowerCase() } : {}),
         ...(row.sizeBytes ? { sizeBytes: row.sizeBytes } : {}),
         contextLength: row.contextLength,
+        // WebLLM runs the MLC build where the tab has WebGPU; a stored build that no longer parses is left out.
+        ...(row.mlc && mlcBuildSchema.safeParse(row.mlc).success
+          ? { mlc: mlcBuildSchema.parse(row.mlc) }
+          : {}),
       }))
       .sort((a, b) => (a.sizeBytes ?? Number.MAX_SAFE_INTEGER) - (b.sizeBytes ?? Number.MAX_SAFE_INTEGER));
   }),

@@ -82,6 +82,10 @@ interface ModelForm {
   id: string;
   sourceUrl: string;
   sha256: string;
+  /** The MLC build for WebLLM tabs: its weights folder, its WebGPU library, the features it needs. */
+  mlcModelUrl: string;
+  mlcLibraryUrl: string;
+  mlcFeatures: string;
   contextLength: string;
   pricePrompt: string;
   priceCompletion: string;
@@ -91,6 +95,9 @@ const emptyForm: ModelForm = {
   id: "",
   sourceUrl: "",
   sha256: "",
+  mlcModelUrl: "",
+  mlcLibraryUrl: "",
+  mlcFeatures: "shader-f16",
   contextLength: "4096",
   pricePrompt: "",
   priceCompletion: "",
@@ -101,6 +108,9 @@ function formOf(model: CatalogModel): ModelForm {
     id: model.id,
     sourceUrl: model.sourceUrl ?? "",
     sha256: model.sha256 ?? "",
+    mlcModelUrl: model.mlc?.modelUrl ?? "",
+    mlcLibraryUrl: model.mlc?.modelLibraryUrl ?? "",
+    mlcFeatures: model.mlc ? model.mlc.requiredFeatures.join(", ") : "shader-f16",
     contextLength: String(model.contextLength),
     pricePrompt: formatCreditAmount(model.pricePromptPerMillion).replaceAll(",", ""),
     priceCompletion: formatCreditAmount(model.priceCompletionPerMillion).replaceAll(",", ""),
@@ -152,6 +162,18 @@ function Catalog() {
       sha256: form.sha256.trim() || null,
       // Editing keeps the size the catalog knew; the form does not ask for it.
       sizeBytes: editing?.id === form.id.trim() ? (editing.sizeBytes ?? null) : null,
+      // Both URLs or neither: a build is its weights and its library together.
+      mlc:
+        form.mlcModelUrl.trim() || form.mlcLibraryUrl.trim()
+          ? {
+              modelUrl: form.mlcModelUrl.trim(),
+              modelLibraryUrl: form.mlcLibraryUrl.trim(),
+              requiredFeatures: form.mlcFeatures
+                .split(",")
+                .map((feature) => feature.trim())
+                .filter(Boolean),
+            }
+          : null,
       contextLength: numberOrNaN(form.contextLength),
       pricePromptPerMillionCredits: numberOrNaN(form.pricePrompt),
       priceCompletionPerMillionCredits: numberOrNaN(form.priceCompletion),
@@ -267,6 +289,30 @@ function Catalog() {
           spellCheck={false}
           value={form.sha256}
           onValueChange={set("sha256")}
+        />
+        <InputField
+          id="model-mlc-model"
+          label="MLC build: weights URL (optional, for WebLLM tabs)"
+          error={errors.mlc?.[0]}
+          type="url"
+          placeholder="https://…/Model-q4f16_1-MLC/"
+          value={form.mlcModelUrl}
+          onValueChange={set("mlcModelUrl")}
+        />
+        <InputField
+          id="model-mlc-library"
+          label="MLC build: WebGPU library URL"
+          type="url"
+          placeholder="https://…/Model-q4f16_1-webgpu.wasm"
+          value={form.mlcLibraryUrl}
+          onValueChange={set("mlcLibraryUrl")}
+        />
+        <InputField
+          id="model-mlc-features"
+          label="MLC build: WebGPU features it needs (comma-separated)"
+          spellCheck={false}
+          value={form.mlcFeatures}
+          onValueChange={set("mlcFeatures")}
         />
         <InputField
           id="model-context"
