@@ -162,7 +162,7 @@ describe("the /donate page", { skip: chromiumMissing() }, () => {
     );
   });
 
-  test("a second visit loads the model from browser storage, with no request for the file, as the same neuron", async () => {
+  test("a second visit loads the model from browser storage (no request for the file) as the same neuron; hidden, it pauses; a second tab is turned away", async () => {
     const before = modelFileRequests.length;
     assert.ok(before > 0, "the first visit fetched the file");
     const { page } = await donate();
@@ -175,6 +175,27 @@ describe("the /donate page", { skip: chromiumMissing() }, () => {
       ((await page.getByText(/^Neuron /).textContent()) ?? "").replace(/^Neuron /, "").trim(),
       tabNeuronId,
     );
+    // Hidden (the browser may throttle it): the tab leaves cortex and comes back when visible again.
+    const setVisibility = (state: "hidden" | "visible") =>
+      page.evaluate(`(() => {
+        Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "${state}" });
+        document.dispatchEvent(new Event("visibilitychange"));
+      })()`);
+    await setVisibility("hidden");
+    await page.locator("[data-testid='donate-phase'][data-phase='paused']").waitFor({ timeout: 5000 });
+    await waitUntil(
+      async () => !(await online()).some((n) => n.id === tabNeuronId),
+      5000,
+      "the hidden tab to leave",
+    );
+    await setVisibility("visible");
+    await page.locator("[data-testid='donate-phase'][data-phase='serving']").waitFor({ timeout: 15_000 });
+    await waitUntil(
+      async () => (await online()).some((n) => n.id === tabNeuronId),
+      10_000,
+      "the tab to come back",
+    );
+
     // A second tab of the same browser would share the neuron's token: it is turned away.
     const second = await context.newPage();
     await second.goto(`${portalUrl}/donate`);
