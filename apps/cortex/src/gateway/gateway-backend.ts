@@ -362,11 +362,14 @@ async function* metered(job: {
       );
     }
     const previous = legs.at(-1)!;
-    previous.completionTokens =
-      (resume.length || delivered.completionTokens) -
-      legs.slice(0, -1).reduce((sum, leg) => sum + leg.completionTokens, 0);
-    // Tokens generated but not delivered (a character's first bytes) are generated again, and billed once.
-    if (resume.length > 0) delivered = { ...delivered, completionTokens: resume.length };
+    // The neuron's part is the tokens it delivered: none when the job starts again from the beginning.
+    previous.completionTokens = Math.max(
+      0,
+      resume.length - legs.slice(0, -1).reduce((sum, leg) => sum + leg.completionTokens, 0),
+    );
+    // Tokens generated but not delivered (a character's first bytes, or a reply that starts again) are
+    // generated again, and billed once.
+    delivered = { ...delivered, completionTokens: resume.length };
     lease.release();
     try {
       lease = await job.place({
