@@ -94,6 +94,9 @@ export class CortexLink {
     this.#stopped = true;
     this.state = "stopped";
     if (this.#retry) clearTimeout(this.#retry);
+    // The last job's job.end may still sit in the channel's send queue: closing now would drop it, and
+    // cortex would see a reply that never finished.
+    await flushed(this.#peer, 2000);
     this.#teardown("the neuron is shutting down");
     const socket = this.#socket;
     if (socket && socket.readyState !== WebSocket.CLOSED) {
@@ -244,5 +247,13 @@ export class CortexLink {
     this.state = "reconnecting";
     this.#options.log.info("cortex.reconnecting", { inMs: Math.round(delay), lastError: this.lastError });
     this.#retry = setTimeout(() => this.#dial(), delay);
+  }
+}
+
+/** Waits until the channel has handed every queued message to the transport, for at most `timeoutMs`. */
+async function flushed(peer: Peer | null, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (peer && peer.state === "open" && peer.bufferedAmount > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -235,21 +235,10 @@ export async function startNeuron(options: NeuronOptions): Promise<Neuron> {
     async stop() {
       models?.close();
       runner.abortAll("the neuron is shutting down");
-      // The last job's job.end may still sit in the channel's send queue: closing now would drop it, and
-      // cortex would see a reply that never finished.
-      await flushed(channel, 2000);
       await link?.stop();
       await Promise.all(servers.map((server) => closeServer(server)));
     },
   };
-}
-
-/** Waits until the channel has handed every queued message to the transport, for at most `timeoutMs`. */
-async function flushed(channel: Peer | null, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (channel && channel.state === "open" && channel.bufferedAmount > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Progress for cortex: on each phase's start and end, and at most four times a second between. */

@@ -449,9 +449,7 @@ async function* metered(job: {
             metrics?.firstToken({ model, seconds: (now - job.timing.arrivedAt) / 1000 });
           else metrics?.interToken({ model, seconds: (now - lastTokenAt) / 1000 });
           lastTokenAt = now;
-          yield part.tokens
-            ? { type: "text-delta", text: part.text, ...(part.usage ? { usage: part.usage } : {}) }
-            : part;
+          yield part;
         } else if (part.type === "finish") {
           delivered = part.usage;
           settle(part.finishReason === "cancelled" ? "cancelled" : "completed");
